@@ -1,0 +1,5 @@
+import sys
+
+from autogas.cli import main
+
+sys.exit(main())

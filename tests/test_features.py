@@ -1,0 +1,33 @@
+import numpy as np
+import torch
+from torch import nn
+
+from autogas.features import collect_features, keep_indices
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 3), nn.LeakyReLU(0.2))
+
+
+def test_hooks_read_activation_inputs_and_are_removed():
+    net = _net()
+    x = torch.randn(3, 3, 8, 8)
+    fs = collect_features(net, x, max_dims=None)
+    assert [l.name for l in fs.layers] == ["1", "3"]
+    expected = net[0](x).reshape(3, -1).detach().numpy()
+    np.testing.assert_allclose(fs.features[0], expected, rtol=1e-6)
+    assert (fs.layers[0].channels, fs.layers[0].height, fs.layers[0].width) == (4, 6, 6)
+    assert fs.layers[1].dims == 2 * 4 * 4
+    assert all(len(m._forward_pre_hooks) == 0 for m in net.modules())
+
+
+def test_subsample_is_deterministic_and_shared_across_nets():
+    a = keep_indices(1000, 64, seed=3)
+    assert a is not None and len(a) == 64 and len(set(a)) == 64
+    assert np.array_equal(a, keep_indices(1000, 64, seed=3))
+    assert not np.array_equal(a, keep_indices(1000, 64, seed=4))
+    assert keep_indices(50, 64, seed=3) is None
+    fs = collect_features(_net(), torch.randn(2, 3, 8, 8), max_dims=10, seed=3)
+    assert [f.shape for f in fs.features] == [(2, 10), (2, 10)]
+    assert fs.layers[0].dims == 144
