@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -56,7 +57,22 @@ def test_registry_names_and_errors():
 @pytest.mark.parametrize("name", ["cyclegan", "gan-compression"])
 def test_macs_scale_with_area(name):
     space = get_space(name)
-    arch = space.sample(__import__("numpy").random.default_rng(1))
+    arch = space.sample(np.random.default_rng(1))
     small, large = space.cost(arch, resolution=64), space.cost(arch, resolution=128)
     assert small.params == large.params
     assert large.macs == 4 * small.macs
+
+
+@pytest.mark.parametrize("space, bad, good", [
+    (CycleGanSpace(), 16, 20),
+    (CycleGanSpace(), 66, 68),
+    (CycleGanSpace(part="discriminator"), 48 + 8, 48),
+    (GanCompressionSpace(), 4, 8),
+])
+def test_resolution_checks(space, bad, good):
+    with pytest.raises(AutogasError, match="resolution must be a multiple"):
+        space.cost(space.sample(np.random.default_rng(0)), resolution=bad)
+    arch = space.sample(np.random.default_rng(0))
+    hidden = 8 if isinstance(space, CycleGanSpace) else None
+    with torch.no_grad():
+        space.build(arch, hidden=hidden)(torch.randn(1, 3, good, good))

@@ -85,6 +85,17 @@ class SearchSpace(abc.ABC):
 
     name: str
     choices: tuple[tuple[int, ...], ...]
+    resolution_step: int = 4  # input sides must be a multiple of this ...
+    min_resolution: int = 8   # ... and at least this large
+
+    def check_resolution(self, resolution: int) -> int:
+        """``resolution`` if networks of this space map ``RxR`` inputs correctly, else
+        :class:`AutogasError` saying which sizes are allowed."""
+        if (isinstance(resolution, bool) or not isinstance(resolution, int)
+                or resolution < self.min_resolution or resolution % self.resolution_step):
+            raise AutogasError(f"{self.name}: resolution must be a multiple of {self.resolution_step} "
+                               f"and >= {self.min_resolution}, got {resolution!r}")
+        return resolution
 
     # --- the gene representation -------------------------------------------------
     def size(self) -> int:
@@ -197,6 +208,7 @@ class SearchSpace(abc.ABC):
              resolution: int = 256) -> ArchCost:
         """Parameters and MACs (torchprofile convention, :mod:`autogas.spaces.macs`) of
         ``arch`` on one ``1x3xRxR`` input, counted on the meta device (no real forward)."""
+        self.check_resolution(resolution)
         model = self.build(arch, hidden=hidden, device="meta")
         macs = count_macs(model, (1, 3, resolution, resolution))
         return ArchCost(params=count_params(model), macs=macs, resolution=resolution)

@@ -139,6 +139,9 @@ class CycleGanSpace(SearchSpace):
             raise AutogasError(f"cyclegan: a generator needs n_cells >= 3, got {n_cells!r}")
         self.part = part
         self.n_cells = n_cells
+        # generator: the dil_conv_5x5 reflection pad (4) needs a trunk side R/4 >= 5;
+        # discriminator: four exact halvings, then the 4x4 head needs a side >= 2.
+        self.resolution_step, self.min_resolution = (4, 20) if part == "generator" else (16, 32)
         self.hidden = self._check_hidden(hidden)
         if part == "generator":
             self.cell_types = ("encoding",) + ("residual",) * (n_cells - 2) + ("decoding",)
