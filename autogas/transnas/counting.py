@@ -49,6 +49,15 @@ def _leaf_flops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
     return 0
 
 
+# Leaf modules whose output has the shape of their input: on the meta device there are no
+# values, so only shapes matter and their forward is replaced by the identity while counting.
+_SHAPE_PRESERVING = (nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.Tanh)
+
+
+def _same_shape(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
 def _meta_forward_counts(model: nn.Module, resolution: int) -> ModelCounts:
     """Run ``model`` once in eval mode on a meta input, counting ran leaf modules."""
     params = 0
@@ -59,15 +68,19 @@ def _meta_forward_counts(model: nn.Module, resolution: int) -> ModelCounts:
         nonlocal params, flops
         if id(module) not in seen:
             seen.add(id(module))
-            params += sum(p.numel() for p in module.parameters(recurse=False))
+            # a leaf's own tensors; read directly since parameters() is slow per call
+            params += sum(p.numel() for p in module._parameters.values() if p is not None)
         flops += _leaf_flops(module, inputs, output)
 
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     modes = {m: m.training for m in model.modules()}
     handles = [m.register_forward_hook(hook) for m in leaves]
+    shape_only = [m for m in leaves if isinstance(m, _SHAPE_PRESERVING)]
     x = torch.empty(1, 3, resolution, resolution, device="meta")
     try:
         model.eval()
+        for module in shape_only:  # skip their (slow, python-decomposed) meta kernels
+            module.forward = _same_shape
         with torch.no_grad():
             if _on_meta(model):
                 model(x)
@@ -78,6 +91,8 @@ def _meta_forward_counts(model: nn.Module, resolution: int) -> ModelCounts:
     finally:
         for handle in handles:
             handle.remove()
+        for module in shape_only:
+            del module.forward
         for module, training in modes.items():
             module.training = training
     return ModelCounts(params=params, flops=flops)

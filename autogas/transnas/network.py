@@ -218,8 +218,8 @@ def build_network(arch: str, *, seed: int | None = None,
     encoder's Kaiming init) runs on a forked CPU RNG seeded with it, so the weights are a
     function of ``(arch, seed)`` and the global RNG state is left untouched. Without it the
     global RNG is used, as plain PyTorch does.
-    ``device``: ``"meta"`` builds shape-only tensors (no memory, no init cost), which is
-    enough for counting params/FLOPs; any other device builds on the CPU and moves there.
+    ``device``: ``"meta"`` builds shape-only tensors (no memory, encoder init skipped), which
+    is enough for counting params/FLOPs; any other device builds on the CPU and moves there.
     """
     parsed = parse_arch(arch)
     meta = device is not None and torch.device(device).type == "meta"
@@ -228,7 +228,8 @@ def build_network(arch: str, *, seed: int | None = None,
         if seed is not None and not meta:
             torch.manual_seed(seed)
         model = TransNasAutoencoder(parsed)
-        init_encoder(model.encoder)
+        if not meta:  # meta tensors hold no values to initialise
+            init_encoder(model.encoder)
     if device is not None and not meta:
         model = model.to(device)
     return model
