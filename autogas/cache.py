@@ -12,6 +12,8 @@ Layout (format ``autogas-feature-cache``, version 1)::
         offsets           int64 [n_layers + 1]    layer i is features[:, offsets[i]:offsets[i+1]]
         layers            compound [n_layers]     name, part, channels, height, width, dims,
                                                   mean, std, frac_positive (see LayerInfo)
+    /scores/<name>        float64 [n]  network-level proxy values (e.g. gradient baselines);
+                          attrs: archs (the n arch strings), plus any metadata given
 
 Crash safety: a writer never edits the main file in place. Finished architectures go to a
 journal folder ``<out>.parts/`` (one small HDF5 file each, written to a temporary name and
@@ -132,6 +134,15 @@ class FeatureCache:
     def labels(self) -> np.ndarray:
         """Labels (SSIM) aligned with :attr:`archs`; NaN where unlabelled."""
         return self.table["label"].to_numpy(dtype=np.float64)
+
+    def scores(self) -> pd.DataFrame:
+        """Stored network-level proxy values: one column per name, indexed like :attr:`table`."""
+        columns = {}
+        with _open_h5(self.path) as f:
+            for name, ds in f.get("scores", {}).items():
+                archs = [_text(a) for a in ds.attrs["archs"]]
+                columns[name] = pd.Series(ds[()], index=archs, dtype=np.float64)
+        return pd.DataFrame(columns, index=self.table.index)
 
     def inputs(self) -> np.ndarray:
         """The fixed input batch the features were computed on."""
@@ -258,3 +269,22 @@ def _journal_name(arch: str) -> str:
 
 def _journal_arch(path: Path) -> str:
     return path.name[: -len(".h5")]
+
+
+def store_scores(path: str | os.PathLike, name: str, values: pd.Series, **metadata: object) -> None:
+    """Store (or replace) network-level proxy ``values`` (indexed by arch) under ``/scores/name``.
+
+    The main file is rewritten atomically (copy, modify, rename), so it is never half-written.
+    """
+    path = Path(path)
+    FeatureCache(path)  # validates the file
+    with atomic_path(path) as tmp:
+        shutil.copyfile(path, tmp)
+        with h5py.File(tmp, "a") as f:
+            group = f.require_group("scores")
+            if name in group:
+                del group[name]
+            ds = group.create_dataset(name, data=values.to_numpy(dtype=np.float64))
+            ds.attrs["archs"] = np.array([str(a) for a in values.index], dtype=h5py.string_dtype())
+            for key, value in metadata.items():
+                ds.attrs[key] = value

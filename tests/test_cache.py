@@ -75,3 +75,23 @@ def test_bad_files_give_clear_errors(tmp_path):
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(AutogasError):
         FeatureCache(truncated).load()
+
+
+def test_store_scores_round_trip(tmp_path):
+    import pandas as pd
+
+    from autogas.cache import store_scores
+
+    path = tmp_path / "c.h5"
+    w = _writer(path)
+    for arch in ("64-11-basic", "64-22-basic"):
+        w.add(arch, _features(3), {"label": 0.5, "params": 1.0, "flops": 2.0})
+    w.close()
+    store_scores(path, "synflow", pd.Series([2.5], index=["64-22-basic"]), seconds=0.1)
+    store_scores(path, "snip", pd.Series([1.0, 3.0], index=["64-11-basic", "64-22-basic"]))
+    store_scores(path, "synflow", pd.Series([7.0], index=["64-22-basic"]))  # replaces
+    scores = FeatureCache(path).scores()
+    assert list(scores.index) == ["64-11-basic", "64-22-basic"]
+    assert np.isnan(scores.loc["64-11-basic", "synflow"]) and scores.loc["64-22-basic", "synflow"] == 7.0
+    assert scores["snip"].tolist() == [1.0, 3.0]
+    assert FeatureCache(path).archs == ["64-11-basic", "64-22-basic"]
