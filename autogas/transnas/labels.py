@@ -161,6 +161,9 @@ def _read_api_file(path: Path, task: str, space: str | None) -> pd.DataFrame:
         raise AutogasError(f"{path}: not a TransNAS-Bench-101 API file (no 'data' dict)")
     if task not in API_VALID_METRIC:
         raise AutogasError(f"unknown TransNAS-Bench-101 task {task!r}; choose from {', '.join(API_VALID_METRIC)}")
+    tasks = database.get("task_list")
+    if isinstance(tasks, (list, tuple)) and task not in tasks:
+        raise AutogasError(f"{path}: task {task!r} not in the API file (tasks: {', '.join(map(str, tasks))})")
     metric = API_VALID_METRIC[task]
     spaces = [space] if space is not None else [s for s in SPACES if s in database["data"]]
     rows = {}
