@@ -4,14 +4,17 @@ NASLib runs tensorwatch ``ModelStats`` on one ``1 x 3 x 256 x 256`` forward pass
 with hooks on every *leaf* module, and sums over the leaf modules that ran:
 
 * params: each module's own parameters (BN weight + bias; running stats are buffers);
-* FLOPs (really MACs): Conv2d ``kh·kw·(C_in/groups)·C_out·H_out·W_out`` plus
-  ``C_out·H_out·W_out`` with a bias; BatchNorm2d 2 × input numel; ReLU / LeakyReLU 1 × input
-  numel; everything else (ConvTranspose2d, Tanh, Identity, zeros, additions) 0.
+* FLOPs (really MACs): Conv2d ``kh·kw·C_in·(C_out/groups)·H_out·W_out`` plus
+  ``C_out·H_out·W_out`` with a bias; BatchNorm2d 2 × input numel (1 × without affine);
+  ReLU / LeakyReLU (and ReLU6, PReLU, ELU) 1 × input numel; everything that occurs in these
+  networks besides (ConvTranspose2d, Tanh, Identity, zeros, additions) 0. tensorwatch's rules
+  for Linear, pooling and Upsample are not implemented: those modules count 0 here.
 
 We count the network from :func:`autogas.transnas.network.build_network` the same way, on the
 meta device (shapes only, no arithmetic), so a count takes milliseconds. The json stores
-``count / 1e6`` as a float: both counts are integers, so they are compared exactly as
-``round(stored * 1e6) == count`` (the stored value has every digit of ``count / 1e6``).
+``count / 1e6`` as a float with no further rounding (on all 1,209 shared records
+``stored == round(stored * 1e6) / 1e6``), so counts are compared as integers:
+``round(stored * 1e6) == count``.
 """
 from __future__ import annotations
 
@@ -36,15 +39,18 @@ class ModelCounts:
     flops: int
 
 
+_COUNTED_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.LeakyReLU)
+
+
 def _leaf_flops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
     if isinstance(module, nn.Conv2d):
-        out_elems = output.shape[1] * output.shape[2] * output.shape[3]
+        c_out, h_out, w_out = output.shape[1:]
         kh, kw = module.kernel_size
-        macs = kh * kw * (module.in_channels // module.groups) * out_elems
-        return macs + (out_elems if module.bias is not None else 0)
+        macs = kh * kw * inputs[0].shape[1] * (c_out // module.groups) * h_out * w_out
+        return macs + (c_out * h_out * w_out if module.bias is not None else 0)
     if isinstance(module, nn.BatchNorm2d):
-        return 2 * inputs[0].numel()
-    if isinstance(module, (nn.ReLU, nn.LeakyReLU)):
+        return (2 if module.affine else 1) * inputs[0].numel()
+    if isinstance(module, _COUNTED_ACTIVATIONS):
         return inputs[0].numel()
     return 0
 

@@ -226,7 +226,7 @@ def build_network(arch: str, *, seed: int | None = None,
     rng = torch.random.fork_rng(devices=[]) if seed is not None and not meta else contextlib.nullcontext()
     with rng, (torch.device("meta") if meta else contextlib.nullcontext()):
         if seed is not None and not meta:
-            torch.manual_seed(seed)
+            torch.default_generator.manual_seed(seed)  # CPU only: other devices untouched
         model = TransNasAutoencoder(parsed)
         if not meta:  # meta tensors hold no values to initialise
             init_encoder(model.encoder)
