@@ -32,7 +32,7 @@ from autogas.proxy import ops as _builtin_ops  # noqa: F401  (registers the buil
 from autogas.proxy.registry import SCORE, OpSpec, lookup, op_names, overloads, spec_by_key
 
 MAX_DEPTH = 64
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\S))")
 
 
 class Node:
