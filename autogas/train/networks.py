@@ -88,6 +88,8 @@ def _space_builder(space, arch, part: str, hidden: int | None) -> tuple[str, Cal
     if getattr(space, "part", "generator") != part:
         raise AutogasError(f"{space.to_string(arch)} is a {space.part}, expected a {part}")
     canonical = f"{space.name}:{space.to_string(arch)}"
+    if space.name == "gan-compression":
+        hidden = None
     return canonical, lambda seed, device: space.build(arch, hidden=hidden, seed=seed, device=device)
 
 
@@ -97,9 +99,7 @@ def _parse_space_string(space_name: str, text: str, part: str, hidden: int | Non
         n_cells = len(text.strip()[2:].split(".")) if space_part == "generator" else None
         space = get_space("cyclegan", part=space_part, n_cells=n_cells)
         return _space_builder(space, space.parse(text), part, hidden)
-    if hidden is not None:
-        raise AutogasError("--hidden does not apply to gan-compression architectures (the widths are the arch)")
-    errors = []
+    errors = []  # hidden does not apply: the widths are the architecture
     for config_set in CONFIG_SETS:  # the widths build the same network whichever set admits them
         space = get_space("gan-compression", config_set=config_set)
         try:
@@ -112,8 +112,9 @@ def _parse_space_string(space_name: str, text: str, part: str, hidden: int | Non
 def resolve_network(name: str, *, part: str, hidden: int | None = None, ndf: int = 64) -> NetworkSpec:
     """Map a network name (see the module doc) to a :class:`NetworkSpec`.
 
-    ``hidden`` is ngf for ``resnet9``/``resnet6`` and H for ``cyclegan:`` architectures;
-    ``ndf`` is the width of ``patchgan``.
+    ``hidden`` is ngf for ``resnet9``/``resnet6`` and H for ``cyclegan:`` architectures (a
+    gan-compression architecture is its widths, so it ignores ``hidden``); ``ndf`` is the width
+    of ``patchgan``.
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
