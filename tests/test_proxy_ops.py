@@ -61,7 +61,8 @@ def test_degenerate_layers_give_zeros_not_nan():
 
 def test_stacked_layers_are_independent():
     both = np.stack([X, 10 * X + 5])
-    for fn in (P.above_mean, P.above_median, P.min_max_normalize, P.standardize, P.hamming):
+    for fn in (P.above_mean, P.above_median, P.min_max_normalize, P.standardize, P.hamming,
+               P.pearson_code, P.mish):
         stacked = fn(both)
         np.testing.assert_allclose(stacked[1], fn(both[1:])[0], rtol=1e-6, err_msg=fn.__name__)
 
@@ -85,18 +86,28 @@ def test_kernels_by_hand():
     x = X.astype(np.float64)
     np.testing.assert_allclose(P.gram_features(XS)[0], x @ x.T)
     assert P.gram_features(XS).dtype == np.float64
-    np.testing.assert_allclose(P.pearson(XS)[0], np.corrcoef(x), rtol=1e-12)
+    np.testing.assert_allclose(P.pearson_features(XS)[0], np.corrcoef(x), rtol=1e-12)
     norms = np.linalg.norm(x, axis=1)
-    np.testing.assert_allclose(P.cosine(XS)[0], x @ x.T / np.outer(norms, norms), rtol=1e-12)
+    np.testing.assert_allclose(P.cosine_features(XS)[0], x @ x.T / np.outer(norms, norms),
+                               rtol=1e-12)
+    c = ABOVE_MEAN.astype(np.float64)
+    np.testing.assert_allclose(P.pearson_code(code)[0], np.corrcoef(c), rtol=1e-12)
+    np.testing.assert_allclose(P.pearson_code(np.sign(XS))[0], np.corrcoef(np.sign(x)),
+                               rtol=1e-12)
+    counts = np.sqrt(c.sum(axis=1))
+    np.testing.assert_allclose(P.cosine_code(code)[0], c @ c.T / np.outer(counts, counts),
+                               rtol=1e-12)
 
 
 def test_similarity_kernels_guard_zero_rows():
     x = np.array([[[1, 1, 1], [1, 2, 3], [0, 0, 0]]], dtype=np.float32)
-    k = P.pearson(x)[0]
-    assert np.isfinite(k).all() and np.array_equal(np.diag(k), [1, 1, 1])
-    assert k[0, 1] == 0 and k[1, 2] == 0
-    c = P.cosine(x)[0]
-    assert c[2, 0] == 0 and c[2, 2] == 1
+    for pearson in (P.pearson_features, P.pearson_code):
+        k = pearson(x)[0]
+        assert np.isfinite(k).all() and np.array_equal(np.diag(k), [1, 1, 1])
+        assert k[0, 1] == 0 and k[1, 2] == 0
+    for cosine in (P.cosine_features, P.cosine_code):
+        c = cosine(x)[0]
+        assert c[2, 0] == 0 and c[2, 2] == 1 and c[0, 1] == pytest.approx(6 / np.sqrt(3 * 14))
 
 
 def _layers(counts=(1,), dims=None, parts=None):

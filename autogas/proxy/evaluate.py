@@ -23,11 +23,11 @@ from autogas.errors import AutogasError
 from autogas.features import FeatureSet
 from autogas.proxy.graph import Node, ProxyGraph, load_proxy
 from autogas.proxy.population import Population
-from autogas.proxy.registry import CODE, FEATURES, KERNELS
+from autogas.proxy.registry import CODE, FEATURES
 
 CONSTANT_RTOL = 1e-9
 DEFAULT_CACHE_BYTES = 512 << 20
-DEFAULT_CHUNK_ELEMENTS = 1 << 19
+DEFAULT_CHUNK_ELEMENTS = 1 << 16  # small chunks stay in cache (measured faster)
 
 ProxyLike = ProxyGraph | str | Callable[[FeatureSet], float]
 
@@ -288,7 +288,7 @@ def evaluate_proxy(
     return invalid_result(n, reason) if reason else ProxyResult(values.copy())
 
 
-def _chunked(items: Iterable[FeatureSet], size: int | None) -> list[list[FeatureSet]] | Iterable:
+def _chunked(items: Iterable[FeatureSet], size: int | None) -> Iterable[list[FeatureSet]]:
     if size is None:
         return [list(items)]
 

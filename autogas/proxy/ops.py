@@ -64,7 +64,10 @@ def swish(x):
 @register_op("transform", "mish")
 def mish(x):
     """x * tanh(softplus(x)), softplus(x) = log(1 + e^x)"""
-    return x * np.tanh(np.logaddexp(0, x))
+    # tanh(log(1 + e)) = n / (n + 2) with n = e (e + 2), e = e^x; for x > 20 it is 1 in float32
+    e = np.exp(np.minimum(x, 20))
+    n = e * (e + 2)
+    return x * (n / (n + 2))
 
 
 @register_op("transform", "scale")
@@ -196,8 +199,8 @@ def above_mean(x):
 def above_median(x):
     """1[x > median of the layer's B x d values] (lower median for an even count, as torch)"""
     flat = x.reshape(x.shape[0], -1)
-    k = (flat.shape[1] - 1) // 2
-    median = np.partition(flat, k, axis=1)[:, k]
+    # a full sort: np.partition degrades badly on the many ties of e.g. relu outputs
+    median = np.sort(flat, axis=1)[:, (flat.shape[1] - 1) // 2]
     return (x > median[:, None, None]).astype(np.float32)
 
 
@@ -212,14 +215,18 @@ def _matmul_t(x: np.ndarray) -> np.ndarray:
     return np.matmul(x, np.swapaxes(x, -1, -2))
 
 
-def _similarity(x: np.ndarray) -> np.ndarray:
-    """Cosine similarity of rows; a zero row has similarity 0 to others and 1 to itself."""
-    x = x.astype(np.float64)
-    norms = np.sqrt((x * x).sum(axis=-1))
-    k = _matmul_t(x) / _nonzero(norms[..., :, None] * norms[..., None, :])
+def _normalise_kernel(k: np.ndarray) -> np.ndarray:
+    """K_ij / sqrt(K_ii K_jj); entries with a non-positive diagonal factor -> 0; diagonal 1."""
+    root = np.sqrt(np.maximum(np.diagonal(k, axis1=-2, axis2=-1), 0))
+    out = k / _nonzero(root[..., :, None] * root[..., None, :])
     diagonal = np.arange(k.shape[-1])
-    k[..., diagonal, diagonal] = 1.0
-    return k
+    out[..., diagonal, diagonal] = 1.0
+    return out
+
+
+def _code_gram(c: np.ndarray) -> np.ndarray:
+    """C C^T of codes: integer counts, exact in float32 for d < 2^24, returned as float64."""
+    return _matmul_t(c).astype(np.float64)
 
 
 @register_op("kernel", "gram", inputs=(FEATURES,), extensive=True)
@@ -231,30 +238,49 @@ def gram_features(x):
 
 @register_op("kernel", "gram", inputs=(CODE,), extensive=True)
 def gram_code(c):
-    """C C^T (integer counts, exact in float32 for d < 2^24)"""
-    return _matmul_t(c).astype(np.float64)
+    """C C^T (integer counts)"""
+    return _code_gram(c)
 
 
 @register_op("kernel", "hamming", inputs=(CODE,), extensive=True)
 def hamming(c):
     """number of coordinates where two samples' codes agree (= d - Hamming distance)"""
+    d = c.shape[-1]
+    if not (c < 0).any():  # binary: CC^T + (1-C)(1-C)^T = 2 CC^T + d - r_i - r_j
+        r = c.sum(axis=-1, dtype=np.float64)
+        return 2 * _code_gram(c) + d - r[..., :, None] - r[..., None, :]
     total = np.zeros(c.shape[:-1] + (c.shape[-2],), dtype=np.float64)
     for indicator in (c > 0, c == 0, c < 0):
-        if indicator.any():
-            total += _matmul_t(indicator.astype(np.float32))
+        total += _code_gram(indicator.astype(np.float32))
     return total
 
 
-@register_op("kernel", "pearson", inputs=(FEATURES, CODE))
-def pearson(x):
+@register_op("kernel", "pearson", inputs=(FEATURES,))
+def pearson_features(x):
     """Pearson correlation between samples across coordinates (zero-variance row -> 0, diag 1)"""
-    return _similarity(x - x.mean(axis=-1, keepdims=True, dtype=np.float64))
+    centred = x - x.mean(axis=-1, keepdims=True, dtype=np.float64)
+    return _normalise_kernel(_matmul_t(centred))
 
 
-@register_op("kernel", "cosine", inputs=(FEATURES, CODE))
-def cosine(x):
+@register_op("kernel", "pearson", inputs=(CODE,))
+def pearson_code(c):
+    """Pearson (phi) correlation between samples' codes (constant row -> 0, diag 1)"""
+    d = c.shape[-1]
+    g = _code_gram(c)
+    m = c.sum(axis=-1, dtype=np.float64)
+    return _normalise_kernel(g - m[..., :, None] * m[..., None, :] / d)
+
+
+@register_op("kernel", "cosine", inputs=(FEATURES,))
+def cosine_features(x):
     """cosine similarity between samples (zero row -> 0, diag 1)"""
-    return _similarity(x)
+    return _normalise_kernel(_matmul_t(x.astype(np.float64)))
+
+
+@register_op("kernel", "cosine", inputs=(CODE,))
+def cosine_code(c):
+    """cosine similarity between samples' codes (zero row -> 0, diag 1)"""
+    return _normalise_kernel(_code_gram(c))
 
 
 # ----------------------------------------------------------------------------- kernel maps
@@ -274,12 +300,7 @@ def unit_trace(k, layers: LayerTable):
 @register_op("kernel_map", "unit_diag")
 def unit_diag(k, layers: LayerTable):
     """K_ij / sqrt(K_ii K_jj) (non-positive diagonal entry -> 0 off-diagonal, diag 1)"""
-    d = np.diagonal(k, axis1=-2, axis2=-1)
-    root = np.sqrt(np.maximum(d, 0))
-    out = k / _nonzero(root[:, :, None] * root[:, None, :])
-    diagonal = np.arange(k.shape[-1])
-    out[:, diagonal, diagonal] = 1.0
-    return out
+    return _normalise_kernel(k)
 
 
 @register_op("kernel_map", "center")
