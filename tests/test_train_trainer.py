@@ -10,7 +10,7 @@ from PIL import Image
 
 from autogas.cli import main
 from autogas.errors import AutogasError
-from autogas.train.data import UnpairedFolders, epoch_batches, read_rgb
+from autogas.train.data import epoch_batches, read_rgb
 from autogas.train.evaluate import evaluate_run
 from autogas.train.losses import ImagePool, LossWeights
 from autogas.train.metrics import fid_from_features, kid_from_features
@@ -78,7 +78,7 @@ def test_first_step_loss_terms_follow_eq4(dataset):
     assert not all(torch.equal(p, q) for p, q in zip(g_a.parameters(), trainer.nets["G_A"].parameters()))
 
 
-def test_tiny_end_to_end_cli_run_and_evaluation(dataset, tmp_path, capsys):
+def test_tiny_end_to_end_cli_run_and_evaluation(dataset, tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     code = main(["train", "--data", str(dataset), "--out", str(run), "--hidden", "8", "--ndf", "8",
                  "--resolution", "64", "--epochs", "1", "--decay-epochs", "0", "--device", "cpu",
@@ -110,6 +110,15 @@ def test_tiny_end_to_end_cli_run_and_evaluation(dataset, tmp_path, capsys):
     assert a_to_b["kid_mean"] == pytest.approx(kid_from_features(fake_f, real_f, subsets=5)[0], rel=1e-4)
     assert a_to_b["params"] == 180_419 and a_to_b["macs"] > 0 and a_to_b["n_real"] == 2
     assert json.loads((out / "metrics.json").read_text())["B_to_A"]["arch"] == "resnet9:ngf=8"
+
+    # the CLI path; a small extractor stands in for Inception (whose 2048-d sqrtm alone takes ~20 s)
+    monkeypatch.setattr("autogas.train.metrics.load_inception", lambda path, device: colour_stats)
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run), "--out", str(tmp_path / "eval2"), "--kid-subsets", "2",
+                 "--device", "cpu", "--no-progress"]) == 0
+    report = capsys.readouterr().out
+    assert "A_to_B" in report and "180,419" in report and f"{a_to_b['fid']:.3f}" in report
+    assert json.loads((tmp_path / "eval2" / "metrics.json").read_text())["A_to_B"]["n_fake"] == 3
 
 
 def test_resume_gives_the_same_losses_and_weights(dataset, tmp_path):
