@@ -43,7 +43,8 @@ def dataset(tmp_path_factory) -> Path:
 
 def test_weights_lr_schedule_and_pool():
     assert LossWeights.cyclegan().as_tuple() == (1.0, 1.0, 10.0, 5.0, 5.0) == LossWeights().as_tuple()
-    assert LossWeights.parse("1,1,10,5,5") == LossWeights()
+    assert LossWeights.parse("1,1,10,5,5") == LossWeights() == LossWeights.parse("cycleganas")
+    assert LossWeights.cyclegan(4.0, 0.25).as_tuple() == (1.0, 1.0, 4.0, 1.0, 1.0)
     with pytest.raises(AutogasError):
         LossWeights.parse("1,1,10")
     assert [lr_factor(e, 2, 3) for e in range(1, 6)] == [1.0, 1.0, 0.75, 0.5, 0.25]

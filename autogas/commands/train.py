@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--lambda-identity", type=float,
                    help="identity weight as a fraction of lambda (default 0.5)")
     p.add_argument("--loss-weights", help="CycleGANAS eq. 4 weights 'l1,l2,l3,l4,l5' (adv G_A, adv G_B, "
-                                          "cycle, identity G_A, identity G_B); the default recipe is 1,1,10,5,5")
+                                          "cycle, identity G_A, identity G_B) or 'cycleganas' = 1,1,10,5,5, "
+                                          "which equals the default CycleGAN recipe")
     p.add_argument("--seed", type=int, help="seed of weights, data order, augmentation and pools (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

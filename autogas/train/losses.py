@@ -39,7 +39,10 @@ class LossWeights:
 
     @classmethod
     def parse(cls, text: str) -> "LossWeights":
-        """From ``"l1,l2,l3,l4,l5"``; :class:`AutogasError` if malformed or negative."""
+        """From ``"l1,l2,l3,l4,l5"`` or a preset name (``cycleganas``, ``cyclegan``: both
+        ``1,1,10,5,5``); :class:`AutogasError` if malformed or negative."""
+        if text.strip().lower() in ("cycleganas", "cyclegan"):
+            return cls()
         try:
             values = [float(v) for v in text.split(",")]
         except ValueError:
