@@ -1,12 +1,14 @@
 """Network names: CycleGAN baselines (sizes from the spec) and search-space architectures."""
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from autogas.errors import AutogasError
 from autogas.spaces import get_space
 from autogas.train.networks import resolve_network
+from autogas.train.trainer import TrainConfig
 
 
 def test_reference_sizes_at_256():
@@ -45,8 +47,33 @@ def test_search_space_names_and_json(tmp_path):
     path = tmp_path / "arch.json"
     path.write_text(json.dumps({"score": 1.0, "arch": space.to_json(arch)}))
     assert resolve_network(str(path), part="generator", hidden=16).canonical == spec.canonical
-    disc = resolve_network("cyclegan:D:22.22", part="discriminator", hidden=16).build()
+    disc = resolve_network("cyclegan:D:22.22", part="discriminator", ndf=16).build()
     assert disc(torch.zeros(1, 3, 64, 64)).shape == (1, 1, 3, 3)
+    assert sum(p.numel() for p in disc.parameters()) == sum(
+        p.numel() for p in get_space("cyclegan", part="discriminator").build((2, 2, 2, 2), hidden=16).parameters())
+
+
+def test_search_report_gives_each_role_its_network(tmp_path):
+    g_space, d_space = get_space("cyclegan", hidden=32), get_space("cyclegan", part="discriminator")
+    g_arch, d_arch = g_space.sample(np.random.default_rng(0)), d_space.sample(np.random.default_rng(1))
+    report = {"space": "cyclegan", "hidden": 32, "networks": {
+        "G_A": {"network": "cyclegan:" + g_space.to_string(g_arch)}, "G_B": {"network": "resnet9"},
+        "D_A": {"network": "cyclegan:" + d_space.to_string(d_arch)}, "D_B": {"network": "patchgan"}}}
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps(report))
+    g_a = resolve_network(str(path), part="generator", role="G_A")
+    assert g_a.canonical == "cyclegan:" + g_space.to_string(g_arch) and g_a.name == str(path)
+    assert g_a.cost(64)["params"] == g_space.cost(g_arch, hidden=32, resolution=64).params
+    assert resolve_network(str(path), part="generator", role="G_B").canonical == "resnet9:ngf=32"
+    assert resolve_network(str(path), part="generator", hidden=8, role="G_B").canonical == "resnet9:ngf=8"
+    assert resolve_network(str(path), part="discriminator", role="D_B").canonical == "patchgan:ndf=32"
+    d_a = resolve_network(str(path), part="discriminator", role="D_A")
+    assert d_a.cost(64)["params"] == d_space.cost(d_arch, hidden=32, resolution=64).params
+    config = TrainConfig(data="unused", arch_a=str(path), arch_b=str(path), disc_a=str(path), disc_b=str(path))
+    assert [spec.canonical for spec in config.networks().values()] == [
+        g_a.canonical, "resnet9:ngf=32", d_a.canonical, "patchgan:ndf=32"]
+    with pytest.raises(AutogasError, match="no network for role None"):
+        resolve_network(str(path), part="generator")
 
 
 @pytest.mark.parametrize("name, part, message", [

@@ -19,13 +19,14 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--arch-a", help="G_A (A->B): resnet9 (default), resnet6, cyclegan:G:..., "
-                                    "gan-compression:c0_..._c7 or an architecture JSON file")
+                                    "gan-compression:c0_..._c7, an architecture JSON file or an "
+                                    "'autogas search' report (each role takes its own network)")
     p.add_argument("--arch-b", help="G_B (B->A), same forms (default resnet9)")
     p.add_argument("--disc-a", help="D_A (judges domain A): patchgan (default), cyclegan:D:... or JSON")
     p.add_argument("--disc-b", help="D_B (judges domain B), same forms")
-    p.add_argument("--hidden", type=int, help="ngf of resnet9/resnet6, H of cyclegan: archs (default 64); "
-                                                 "gan-compression archs are their widths")
-    p.add_argument("--ndf", type=int, help="PatchGAN width (default 64)")
+    p.add_argument("--hidden", type=int, help="ngf of resnet9/resnet6, H of cyclegan:G: archs (default: a search "
+                                                 "report's H, else 64); gan-compression archs are their widths")
+    p.add_argument("--ndf", type=int, help="width of patchgan and cyclegan:D: discriminators (default 64)")
     p.add_argument("--epochs", type=int, help="epochs at constant learning rate (default 100)")
     p.add_argument("--decay-epochs", type=int, help="epochs of linear decay afterwards (default 100)")
     p.add_argument("--batch", type=int, help="batch size (default 1)")

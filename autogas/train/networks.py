@@ -7,8 +7,10 @@
   conv 4x4 s2 -> LReLU 0.2, two conv 4x4 s2 -> IN -> LReLU, conv 4x4 s1 -> IN -> LReLU,
   conv 4x4 s1 to one channel, all padding 1, no sigmoid (2,764,737 parameters at ndf 64).
 * ``cyclegan:<string>`` (e.g. ``cyclegan:G:22.00.00.00.00.00.00.00.00.00.22`` or
-  ``cyclegan:D:22.22``), ``gan-compression:<c0_..._c7>``, or the path of a JSON file holding an
-  architecture in a space's JSON form (``{"space": ..., ...}``, possibly under an ``"arch"`` key).
+  ``cyclegan:D:22.22``), ``gan-compression:<c0_..._c7>``, or the path of a JSON file: an
+  architecture in a space's JSON form (``{"space": ..., ...}``, possibly under an ``"arch"`` key)
+  or an ``autogas search`` report (``{"networks": {"G_A": {"network": ...}, ...}, "hidden": H}``,
+  from which each role takes its own network).
 
 Every network is initialized N(0, 0.02) with zero biases from its own seed
 (:func:`autogas.spaces.base.instantiate`), leaving torch's global random state alone.
@@ -109,30 +111,43 @@ def _parse_space_string(space_name: str, text: str, part: str, hidden: int | Non
     raise AutogasError(errors[-1])
 
 
-def resolve_network(name: str, *, part: str, hidden: int | None = None, ndf: int = 64) -> NetworkSpec:
+def resolve_network(name: str, *, part: str, hidden: int | None = None, ndf: int | None = None,
+                    role: str | None = None) -> NetworkSpec:
     """Map a network name (see the module doc) to a :class:`NetworkSpec`.
 
-    ``hidden`` is ngf for ``resnet9``/``resnet6`` and H for ``cyclegan:`` architectures (a
-    gan-compression architecture is its widths, so it ignores ``hidden``); ``ndf`` is the width
-    of ``patchgan``.
+    Widths: a generator takes ``hidden`` (ngf of ``resnet9``/``resnet6``, H of ``cyclegan:G:``),
+    a discriminator ``ndf`` (of ``patchgan`` and ``cyclegan:D:``); ``None`` means the search
+    report's H if the name is a report, else 64. A gan-compression architecture is its widths.
+    ``role`` (``G_A``, ``G_B``, ``D_A``, ``D_B``) picks the network out of an ``autogas search`` report.
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     text = name.strip()
+    width = hidden if part == "generator" else ndf
     if part == "generator" and text in RESNET_BLOCKS:
-        ngf, blocks = hidden or 64, RESNET_BLOCKS[text]
+        ngf, blocks = width or 64, RESNET_BLOCKS[text]
         return NetworkSpec(name, f"{text}:ngf={ngf}", lambda seed, device: cyclegan_resnet_generator(
             ngf, blocks, seed=seed, device=device))
     if part == "discriminator" and text == "patchgan":
-        return NetworkSpec(name, f"patchgan:ndf={ndf}", lambda seed, device: instantiate(
-            lambda: patchgan_discriminator(ndf), seed=seed, device=device))
+        return NetworkSpec(name, f"patchgan:ndf={width or 64}", lambda seed, device: instantiate(
+            lambda: patchgan_discriminator(width or 64), seed=seed, device=device))
     prefix, sep, rest = text.partition(":")
     if sep and prefix in ("cyclegan", "gan-compression"):
-        canonical, factory = _parse_space_string(prefix, rest, part, hidden)
+        canonical, factory = _parse_space_string(prefix, rest, part, width)
         return NetworkSpec(name, canonical, factory)
     path = Path(text)
     if text.lower().endswith(".json") or path.is_file():
-        canonical, factory = _space_network(_read_arch_json(path), part, hidden)
+        data = _read_arch_json(path)
+        if isinstance(data.get("networks"), Mapping):  # an ``autogas search`` report
+            entry = data["networks"].get(role) if role else None
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("network"), str):
+                raise AutogasError(f"search report {path} has no network for role {role!r} "
+                                   f"(it has {', '.join(map(str, data['networks']))})")
+            report_width = data.get("hidden") if isinstance(data.get("hidden"), int) else None
+            resolved = resolve_network(entry["network"], part=part, hidden=hidden or report_width,
+                                       ndf=ndf or report_width)
+            return dataclasses.replace(resolved, name=name)
+        canonical, factory = _space_network(data, part, width)
         return NetworkSpec(name, canonical, factory)
     known = "resnet9, resnet6" if part == "generator" else "patchgan"
     raise AutogasError(f"unknown {part} {name!r}: use {known}, cyclegan:<arch>, "
@@ -148,7 +163,7 @@ def _read_arch_json(path: Path) -> Mapping[str, Any]:
         raise AutogasError(f"cannot read architecture file {path}: {err}") from None
     if isinstance(data, Mapping) and "space" not in data and isinstance(data.get("arch"), Mapping):
         data = data["arch"]
-    if not isinstance(data, Mapping) or "space" not in data:
-        raise AutogasError(f"architecture file {path} must hold an object with a 'space' key "
-                           "(or one under 'arch')")
+    if not isinstance(data, Mapping) or ("space" not in data and "networks" not in data):
+        raise AutogasError(f"architecture file {path} must hold a space's architecture JSON (an object "
+                           "with a 'space' key, or one under 'arch') or an 'autogas search' report")
     return data

@@ -56,7 +56,7 @@ class TrainConfig:
     disc_a: str = "patchgan"
     disc_b: str = "patchgan"
     hidden: int | None = None
-    ndf: int = 64
+    ndf: int | None = None
     epochs: int = 100
     decay_epochs: int = 100
     batch_size: int = 1
@@ -72,7 +72,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = {
             "epochs": self.epochs >= 0, "decay_epochs": self.decay_epochs >= 0,
-            "batch_size": self.batch_size >= 1, "ndf": self.ndf >= 1, "pool_size": self.pool_size >= 0,
+            "batch_size": self.batch_size >= 1, "ndf": self.ndf is None or self.ndf >= 1,
+            "pool_size": self.pool_size >= 0,
             "lr": self.lr > 0, "samples": self.samples >= 1,
             "resolution": self.resolution >= 32 and self.resolution % 4 == 0,
         }
@@ -104,10 +105,10 @@ class TrainConfig:
 
     def networks(self) -> dict[str, NetworkSpec]:
         """Resolved specs of ``G_A``, ``G_B``, ``D_A``, ``D_B``."""
-        gen = dict(part="generator", hidden=self.hidden)
-        disc = dict(part="discriminator", hidden=self.hidden, ndf=self.ndf)
-        return {"G_A": resolve_network(self.arch_a, **gen), "G_B": resolve_network(self.arch_b, **gen),
-                "D_A": resolve_network(self.disc_a, **disc), "D_B": resolve_network(self.disc_b, **disc)}
+        names = {"G_A": self.arch_a, "G_B": self.arch_b, "D_A": self.disc_a, "D_B": self.disc_b}
+        return {role: resolve_network(name, part="generator" if role[0] == "G" else "discriminator",
+                                      hidden=self.hidden, ndf=self.ndf, role=role)
+                for role, name in names.items()}
 
 
 def lr_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
