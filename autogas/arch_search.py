@@ -205,7 +205,7 @@ def evolve(
     rng = np.random.default_rng(seed)
     scores: dict[Arch, float] = {}
     total = settings.population * (settings.generations + 1)
-    bar = tqdm(total=total, desc=desc, unit="arch", disable=not progress)
+    bar = tqdm(total=total, desc=desc, unit="arch", disable=None if progress else True)
 
     def evaluate(archs: list[Arch]) -> list[Candidate]:
         out = []

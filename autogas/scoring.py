@@ -13,6 +13,11 @@ A candidate is scored under the same rules as the TransNAS-Bench-101 feature cac
    modules, ``max_dims = 2048`` coordinates per layer drawn with ``seed``), and the proxy is
    evaluated on that one network.
 
+Baseline proxies (``--proxy nwot``, ``snip``, ``synflow``, ... from :mod:`autogas.baselines`)
+score the built network themselves: step 1 is the same, but a gradient baseline runs its own
+forward/backward passes (not under inference mode) and a baseline that fails on a network
+(e.g. a reconstruction loss on a discriminator's patch output) gives NaN.
+
 Proxies that compare architectures (rank/z combinations, ``ProxyGraph.uses_population``) are
 rejected by :func:`resolve_proxy`: their value for a candidate would depend on which other
 candidates were scored with it, so a ranking could not be resumed or extended and a search's
@@ -32,38 +37,48 @@ from typing import Callable
 import torch
 from torch import nn
 
+from autogas.baselines import Baseline
 from autogas.bench import init_seed
 from autogas.errors import AutogasError
 from autogas.features import FeatureSet, collect_features
 from autogas.inputs import _load_rgb  # noqa: PLC2701  (the packaged-photo reader; no public twin)
 from autogas.inputs import crop_batch, input_batch, packaged_image_paths
-from autogas.proxy import ProxyGraph, evaluate_proxy, load_proxy
+from autogas.proxy import ProxyGraph, evaluate_proxy
+from autogas.resolve import resolve_proxy as resolve_named_proxy
 from autogas.spaces import SearchSpace, get_space
 from autogas.spaces.base import Arch
 
 DEFAULT_MAX_DIMS = 2048
-ProxyScorer = ProxyGraph | Callable[[FeatureSet], float]
+ProxyScorer = ProxyGraph | Baseline | Callable[[FeatureSet], float]
+BASELINE_ERRORS = (RuntimeError, ValueError, ArithmeticError, IndexError)
 
 
-def resolve_proxy(spec: str | os.PathLike | ProxyGraph | Callable[[FeatureSet], float]) -> ProxyScorer:
-    """The one place that turns ``--proxy`` into something that scores one network's features.
+def resolve_proxy(spec: str | os.PathLike | ProxyGraph | Baseline | Callable[[FeatureSet], float],
+                  ) -> ProxyScorer:
+    """The one place that turns ``--proxy`` into something that scores one network.
 
-    ``spec`` is a proxy JSON file, proxy text, a :class:`ProxyGraph`, or a Python callable
-    ``FeatureSet -> float``. Population-level proxies are rejected (see the module doc).
+    ``spec`` is a baseline name (``nwot``, ``snip``, ... of :mod:`autogas.baselines`), a proxy
+    JSON file, proxy text, a :class:`ProxyGraph`, a :class:`Baseline`, or a Python callable
+    ``FeatureSet -> float``; names and text go through :func:`autogas.resolve.resolve_proxy`.
+    Population-level graphs are rejected (see the module doc).
     """
-    if callable(spec) and not isinstance(spec, ProxyGraph):
+    if callable(spec) and not isinstance(spec, (ProxyGraph, Baseline)):
         return spec
-    graph = load_proxy(spec)
-    if graph.uses_population:
-        raise AutogasError(f"proxy '{graph.text}' compares architectures (rank/z combination), so a "
+    proxy = resolve_named_proxy(spec)
+    if isinstance(proxy, ProxyGraph) and proxy.uses_population:
+        raise AutogasError(f"proxy '{proxy.text}' compares architectures (rank/z combination), so a "
                            "candidate's score would depend on the others; rank and search need a "
                            "per-architecture proxy")
-    return graph
+    return proxy
 
 
 def proxy_name(proxy: ProxyScorer) -> str:
-    """Canonical text of a graph, or the name of a callable."""
-    return proxy.text if isinstance(proxy, ProxyGraph) else getattr(proxy, "__name__", repr(proxy))
+    """Canonical text of a graph, the name of a baseline, or the name of a callable."""
+    if isinstance(proxy, ProxyGraph):
+        return proxy.text
+    if isinstance(proxy, Baseline):
+        return proxy.name
+    return getattr(proxy, "__name__", repr(proxy))
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
@@ -169,15 +184,27 @@ class GeneratorScorer:
         """The proxy on one network's features; NaN where the proxy is invalid on it."""
         return float(evaluate_proxy(self.proxy, [fs]).values[0])
 
+    def baseline_value(self, model: nn.Module) -> float:
+        """A baseline proxy on ``model`` and the input batch; NaN if it fails on this network."""
+        try:
+            return float(self.proxy(model, self.inputs, seed=self.seed))
+        except BASELINE_ERRORS:
+            return float("nan")
+
     def score(self, arch: Arch) -> CandidateScore:
-        """Build, forward and score ``arch``, timing each step."""
+        """Build, forward and score ``arch``, timing each step (a baseline's own passes count as
+        ``forward_seconds``)."""
         start = time.perf_counter()
         model = self.build(arch)
         self._sync()
         built = time.perf_counter()
-        fs = self.features(model)
-        forwarded = time.perf_counter()
-        value = self.proxy_value(fs)
+        if isinstance(self.proxy, Baseline):
+            value = self.baseline_value(model)
+            forwarded = time.perf_counter()
+        else:
+            fs = self.features(model)
+            forwarded = time.perf_counter()
+            value = self.proxy_value(fs)
         done = time.perf_counter()
         return CandidateScore(self.space.to_string(arch), value, built - start, forwarded - built,
                               done - forwarded)

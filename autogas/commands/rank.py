@@ -144,8 +144,6 @@ class RankingJournal:
     """The resumable ranked CSV of the module doc, with its settings record ``<out>.json``."""
 
     def __init__(self, out: str | os.PathLike, settings: dict[str, Any]) -> None:
-        from autogas.atomic import write_text_atomic
-
         self.out = Path(out)
         self.meta = self.out.with_name(self.out.name + ".json")
         self.settings = json.loads(json.dumps(settings))
@@ -153,7 +151,12 @@ class RankingJournal:
         if self.out.exists():
             self._check_settings()
             self.rows = self._read_rows()
-        else:
+
+    def start(self) -> None:
+        """Write the settings record and the CSV of the rows so far (dropping a torn line)."""
+        from autogas.atomic import write_text_atomic
+
+        if not self.meta.exists():
             write_text_atomic(self.meta, json.dumps({"settings": self.settings}, indent=2) + "\n")
         write_text_atomic(self.out, _csv_text(self.rows.values(), ranked=False))
 
@@ -267,6 +270,7 @@ def run(args) -> int:
                            f"the cheapest architecture {space.to_string(cheapest)} does "
                            "(sample more or loosen the budget)")
     todo = [(arch, name) for arch, name in kept if name not in journal.rows]
+    journal.start()
     start = time.perf_counter()
     for arch, name in tqdm(todo, desc="scoring", unit="arch", disable=None):
         result = scorer.score(arch)
