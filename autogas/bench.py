@@ -42,7 +42,7 @@ class CacheSettings:
     batch: int = 16
     resolution: int = 64
     inputs: str = "images"
-    max_dims: int = 2048  # 0 keeps every coordinate
+    max_dims: int = 512  # 0 keeps every coordinate
     train_mode: bool = True
 
 

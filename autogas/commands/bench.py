@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     build.add_argument("--resolution", type=int, default=64, help="input side in pixels")
     build.add_argument("--inputs", default="images",
                        help="'images' (packaged photos), 'noise' or a folder of images")
-    build.add_argument("--max-dims", type=int, default=2048,
+    build.add_argument("--max-dims", type=int, default=512,
                        help="features kept per layer and sample (0 = all)")
     build.set_defaults(func=run_build)
 
