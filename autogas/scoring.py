@@ -10,7 +10,8 @@ A candidate is scored under the same rules as the TransNAS-Bench-101 feature cac
    :func:`autogas.inputs.input_batch` (``batch`` images at ``resolution``, seeded), the whole
    batch in one forward pass, on the chosen device;
 3. the hooked features follow :func:`autogas.features.collect_features` (inputs of activation
-   modules, ``max_dims = 2048`` coordinates per layer drawn with ``seed``), and the proxy is
+   modules, at most ``max_dims`` coordinates per layer drawn with ``seed``; the default is the
+   cache's, :attr:`autogas.bench.CacheSettings.max_dims`), and the proxy is
    evaluated on that one network.
 
 Baseline proxies (``--proxy nwot``, ``snip``, ``synflow``, ... from :mod:`autogas.baselines`)
@@ -38,7 +39,7 @@ import torch
 from torch import nn
 
 from autogas.baselines import Baseline
-from autogas.bench import init_seed
+from autogas.bench import CacheSettings, init_seed
 from autogas.errors import AutogasError
 from autogas.features import FeatureSet, collect_features
 from autogas.inputs import _load_rgb  # noqa: PLC2701  (the packaged-photo reader; no public twin)
@@ -48,7 +49,7 @@ from autogas.resolve import resolve_proxy as resolve_named_proxy
 from autogas.spaces import SearchSpace, get_space
 from autogas.spaces.base import Arch
 
-DEFAULT_MAX_DIMS = 2048
+DEFAULT_MAX_DIMS = CacheSettings.max_dims  # the feature cache's default, so scores compare
 ProxyScorer = ProxyGraph | Baseline | Callable[[FeatureSet], float]
 BASELINE_ERRORS = (RuntimeError, ValueError, ArithmeticError, IndexError)
 

@@ -29,17 +29,24 @@ def test_score_follows_the_cache_rules(tiny):
         name = space.to_string(arch)
         model = space.build(arch, seed=init_seed(5, name)).train()
         expected = evaluate_proxy(ProxyGraph.parse(PAPER),
-                                  [collect_features(model, inputs, max_dims=2048, seed=5)]).values[0]
+                                  [collect_features(model, inputs, max_dims=512, seed=5)]).values[0]
         result = scorer.score(arch)
         assert result.arch == name and result.score == expected
         assert result.seconds == pytest.approx(
             result.build_seconds + result.forward_seconds + result.proxy_seconds)
 
 
+def test_feature_budget_is_the_cache_default():
+    from autogas.bench import CacheSettings
+    from autogas.scoring import DEFAULT_MAX_DIMS
+
+    assert DEFAULT_MAX_DIMS == CacheSettings(space="macro").max_dims == 512
+
+
 def test_score_alone_equals_score_among_others(tiny):
     space, inputs, archs = tiny
     scorer = GeneratorScorer(space, PAPER, inputs, device="cpu")
-    together = score_modules(PAPER, [scorer.build(a) for a in archs], inputs)
+    together = score_modules(PAPER, [scorer.build(a) for a in archs], inputs, max_dims=512)
     np.testing.assert_allclose([scorer.score(a).score for a in archs], together, rtol=1e-12)
 
 

@@ -121,7 +121,7 @@ def test_search_report(search_report):
     batch_a, _ = domain_batches(None, None, batch=2, resolution=32, seed=0)
     arch = nets["G_A"]["arch"]
     model = gen.build(gen.parse(arch), seed=init_seed(0, arch)).train()
-    fs = collect_features(model, batch_a, max_dims=2048, seed=0)
+    fs = collect_features(model, batch_a, max_dims=512, seed=0)
     assert nets["G_A"]["score"] == evaluate_proxy(ProxyGraph.parse(PAPER), [fs]).values[0]
     assert nets["G_A"]["score"] == max(c["score"] for c in nets["G_A"]["top"])
     assert report["train_args"]["arch_a"] == nets["G_A"]["network"]
