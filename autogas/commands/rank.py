@@ -68,14 +68,12 @@ def space_from_args(args, part: str = "generator"):
     """The search space (``part`` of it for cyclegan) named by the arguments."""
     from autogas.scoring import open_space
 
-    if args.space == "gan-compression" and part != "generator":
-        raise ValueError("gan-compression has no discriminator space")
     return open_space(args.space, part=part, n_cells=args.n_cells, hidden=args.hidden,
                       config_set=args.config_set)
 
 
-def check_counts(args) -> None:
-    """Batch and resolution sanity (the space checks the resolution step)."""
+def check_batch(args) -> None:
+    """``--batch`` must be positive (each space checks the resolution itself)."""
     if args.batch < 1:
         raise AutogasError(f"--batch must be >= 1, got {args.batch}")
 
@@ -233,7 +231,7 @@ def run(args) -> int:
 
     space = space_from_args(args)
     proxy = resolve_proxy(args.proxy)
-    check_counts(args)
+    check_batch(args)
     space.check_resolution(args.resolution)
     budget = Budget(parse_amount(args.max_params, 1e6, "--max-params"),
                     parse_amount(args.max_macs, 1e9, "--max-macs"), args.cost_resolution)

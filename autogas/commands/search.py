@@ -23,7 +23,7 @@ import json
 import math
 from typing import Any
 
-from autogas.commands.rank import add_space_arguments, check_counts, parse_amount, space_from_args
+from autogas.commands.rank import add_space_arguments, check_batch, parse_amount, space_from_args
 from autogas.errors import AutogasError
 
 ROLES = (("G_A", "generator", "A"), ("G_B", "generator", "B"),
@@ -82,9 +82,10 @@ def _describe_inputs(folder: str | None, domain: str) -> str:
 def run(args) -> int:
     from autogas.arch_search import Budget, BudgetedSpace, EvolutionSettings, evolve, format_count
     from autogas.atomic import write_text_atomic
-    from autogas.scoring import GeneratorScorer, domain_batches, proxy_name, resolve_proxy
+    from autogas.scoring import GeneratorScorer, domain_batches, proxy_name, resolve_device, resolve_proxy
 
-    check_counts(args)
+    check_batch(args)
+    device = resolve_device(args.device)
     spaces = {"generator": space_from_args(args)}
     if args.space == "cyclegan":
         spaces["discriminator"] = space_from_args(args, part="discriminator")
@@ -115,7 +116,7 @@ def run(args) -> int:
             networks[role] = _patchgan_json(args.cost_resolution)
             continue
         space = spaces[part]
-        scorer = GeneratorScorer(space, proxy, batches[domain], seed=args.seed, device=args.device)
+        scorer = GeneratorScorer(space, proxy, batches[domain], seed=args.seed, device=device)
         result = evolve(budgeted[part], lambda arch: scorer.score(arch).score, settings,
                         [args.seed, index], desc=f"search {role}")
         if not math.isfinite(result.best.score):
@@ -131,7 +132,7 @@ def run(args) -> int:
         "settings": {"population": settings.population, "generations": settings.generations,
                      "parents": settings.n_parents, "mutation_rate": settings.mutation_rate,
                      "resolution": args.resolution, "batch": args.batch,
-                     "cost_resolution": args.cost_resolution, "device": str(scorer.device)},
+                     "cost_resolution": args.cost_resolution, "device": str(device)},
         "networks": networks,
         "train_args": {"arch_a": networks["G_A"]["network"], "arch_b": networks["G_B"]["network"],
                        "disc_a": networks["D_A"]["network"], "disc_b": networks["D_B"]["network"]},
