@@ -33,8 +33,8 @@ _SUFFIXES = {"K": 1e3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 def add_space_arguments(p: argparse.ArgumentParser) -> None:
     """``--space``, its options, ``--proxy`` and the scoring settings."""
     p.add_argument("--space", required=True, help="cyclegan or gan-compression")
-    p.add_argument("--proxy", required=True, help="proxy JSON file (e.g. proxies/autogas_paper.json) "
-                   "or proxy text")
+    p.add_argument("--proxy", required=True, help="proxy JSON file (e.g. proxies/autogas_paper.json), "
+                   "proxy text, or a baseline name (nwot, synflow, ...); not rank/z combinations")
     p.add_argument("--hidden", type=int, default=None, help="cyclegan: hidden width H (default 64)")
     p.add_argument("--n-cells", type=int, default=None, help="cyclegan: generator cells (default 11)")
     p.add_argument("--config-set", default=None,
@@ -97,7 +97,8 @@ def read_arch_file(path: str | os.PathLike, space) -> list:
     try:
         lines = Path(path).read_text().splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise AutogasError(f"cannot read architecture list {path}: {getattr(err, 'strerror', None) or err}") from None
+        reason = getattr(err, "strerror", None) or err
+        raise AutogasError(f"cannot read architecture list {path}: {reason}") from None
     archs: dict = {}
     for number, line in enumerate(lines, 1):
         text = line.split("#", 1)[0].strip()
