@@ -2,6 +2,10 @@
 import csv
 import json
 import math
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -137,3 +141,26 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     if case == "population proxy":
         assert "compares architectures" in err[0]
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_sigkill_then_resume(tmp_path, capsys):
+    out = tmp_path / "ranking.csv"
+    argv = ["rank", *TINY, "--n", "12", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "autogas", *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if out.exists() and len(out.read_text().splitlines()) >= 3:  # header + 2 scored rows
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = _rows(out)
+    assert "rank" not in partial[0] and 2 <= len(partial) < 12
+    assert main(argv) == 0
+    assert f"{len(partial)} resumed" in capsys.readouterr().out
+    rows = _rows(out)
+    assert len(rows) == len({r["arch"] for r in rows}) == 12
+    seconds = {r["arch"]: r["seconds"] for r in rows}
+    assert all(seconds[r["arch"]] == r["seconds"] for r in partial)  # not scored again

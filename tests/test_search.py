@@ -61,16 +61,17 @@ def test_fitness_order_puts_nan_last():
 def _synthetic_search(budgeted, seed, settings=EvolutionSettings(population=6, generations=3)):
     seen = []
 
-    def fitness(arch):  # widest network wins: pushes the search against the budget
+    def fitness(arch):  # the highest op indices win: mostly the big kernels, against the budget
         seen.append(arch)
         return float(sum(arch))
 
     return evolve(budgeted, fitness, settings, seed, progress=False), seen
 
 
-def test_evolve_respects_budget_is_elitist_and_deterministic(gc_space):
-    budget = Budget(max_macs=2.6e9, max_params=0.3e6)
-    budgeted = BudgetedSpace(gc_space, budget)  # shared: its cost memo makes reruns cheap
+def test_evolve_respects_budget_is_elitist_and_deterministic():
+    budget = Budget(max_params=4000, max_macs=5e6)
+    disc = open_space("cyclegan", part="discriminator", hidden=8)
+    budgeted = BudgetedSpace(disc, budget)  # shared: its cost memo makes reruns cheap
     result, seen = _synthetic_search(budgeted, 7)
     assert seen and len(seen) == len(set(seen)) == result.evaluations <= 6 * 4
     assert all(budget.admits(budgeted.cost(a)) for a in seen)  # never scored over budget
@@ -78,6 +79,7 @@ def test_evolve_respects_budget_is_elitist_and_deterministic(gc_space):
     bests = [h["best"] for h in result.history]
     assert bests == sorted(bests) and len(bests) == 4
     assert result.best.score == max(sum(a) for a in seen)
+    assert not budgeted.fits((7, 7, 7, 7)) and result.best.score < 28  # the budget binds
     again, seen_again = _synthetic_search(budgeted, 7)
     assert seen_again == seen and again.history == result.history
     _, seen_other = _synthetic_search(budgeted, 8)
