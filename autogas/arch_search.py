@@ -9,7 +9,8 @@ with a zero-cost proxy in place of the supernet's FID):
   changes with probability ``mutation_rate``), the rest by uniform crossover of two distinct
   random parents. A child over budget, or already in the population, is redrawn (up to
   ``max_redraws`` times, then replaced by a fresh uniform sample within budget): an
-  over-budget architecture is never kept;
+  over-budget architecture is never kept. When fewer than ``P`` architectures meet the
+  budget, the population holds every one found, once;
 * the next population is the best ``P`` of parents and children together.
 
 Fitness: a higher proxy score is better; NaN (proxy invalid on that network) ranks last; ties
@@ -221,11 +222,8 @@ def evolve(
             arch = tuple(make())
             if arch not in taken and space.fits(arch):
                 return arch
-        for _ in range(settings.max_redraws):  # fall back to uniform draws within budget
-            arch = space.sample(rng, settings.max_redraws)
-            if arch not in taken:
-                return arch
-        return arch  # a tiny feasible set: a duplicate, but within budget
+        # fall back to a uniform draw within budget (with a tight budget, possibly a duplicate)
+        return space.sample(rng, settings.max_redraws)
 
     def record(generation: int, population: list[Candidate]) -> None:
         finite = [c.score for c in population if math.isfinite(c.score)]
@@ -247,7 +245,7 @@ def evolve(
         taken = {c.arch for c in population}
         children: list[Arch] = []
         for i in range(settings.population):
-            if i < n_mutants:
+            if i < n_mutants or len(parents) < 2:
                 def make() -> Arch:
                     parent = parents[rng.integers(len(parents))].arch
                     return space.space.mutate(parent, rng, rate=settings.mutation_rate)

@@ -166,3 +166,14 @@ def test_search_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("autogas: error: "), err
     assert not out.exists()
+
+
+def test_budget_admitting_fewer_archs_than_the_population():
+    disc = open_space("cyclegan", part="discriminator", hidden=8)
+    budgeted = BudgetedSpace(disc, Budget(max_params=disc.cost((0, 0, 0, 0)).params))
+    settings = EvolutionSettings(population=20, generations=2, max_redraws=3)
+    result, seen = _synthetic_search(budgeted, 0, settings)
+    pools = {(a, b, c, d) for a in (0, 1) for b in (0, 1) for c in (0, 1) for d in (0, 1)}
+    assert set(seen) <= pools  # only the 16 all-pooling discriminators fit
+    assert len({c.arch for c in result.population}) == len(result.population) <= 16
+    assert result.best.score == max(sum(a) for a in seen)
