@@ -13,6 +13,7 @@ Writes ``benchmarks/results/rank_throughput.json``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -79,8 +80,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--proxy", default=str(REPO / "proxies" / "autogas_paper.json"))
     parser.add_argument("--devices", default="cpu,cuda", help="comma list; cuda is skipped if absent")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's own); a busy machine makes "
+                             "2-thread reductions far slower, so record quiet runs only")
     parser.add_argument("--name", default="rank_throughput", help="result file name")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_at_start = os.getloadavg()[0]
     results = {}
     for device in args.devices.split(","):
         if device == "cuda" and not torch.cuda.is_available():
@@ -92,7 +99,8 @@ def main() -> None:
               f"forward {100 * r['overhead_vs_bare_forward']:.1f}% "
               f"({100 * r['overhead_vs_bare_forward_with_build']:.1f}% with the build)")
     settings = {k: getattr(args, k) for k in ("candidates", "resolution", "batch", "hidden", "n_cells",
-                                              "seed", "proxy")}
+                                              "seed", "proxy", "threads")}
+    settings["load_average_at_start"] = load_at_start
     path = write_result(args.name, {"settings": settings, "results": results})
     print(f"-> {path}")
 
