@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from autogas.cache import FeatureCacheWriter
 from autogas.errors import AutogasError
-from autogas.features import collect_features
+from autogas.features import DEFAULT_MAX_DIMS, collect_features
 from autogas.inputs import input_batch
 from autogas.transnas.network import build_network
 
@@ -42,7 +42,7 @@ class CacheSettings:
     batch: int = 16
     resolution: int = 64
     inputs: str = "images"
-    max_dims: int = 512  # 0 keeps every coordinate
+    max_dims: int = DEFAULT_MAX_DIMS  # 0 keeps every coordinate
     train_mode: bool = True
 
 

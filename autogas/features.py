@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+DEFAULT_MAX_DIMS = 512  # features kept per layer and sample (same tau as 2048: benchmarks/results/input_settings.md)
+
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (
     nn.ReLU, nn.LeakyReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.ELU, nn.PReLU, nn.Mish, nn.Hardswish,
 )
@@ -76,7 +78,7 @@ def collect_features(
     model: nn.Module,
     inputs: torch.Tensor,
     *,
-    max_dims: int | None = 2048,
+    max_dims: int | None = DEFAULT_MAX_DIMS,
     seed: int = 0,
     layer_filter: Callable[[str, nn.Module], bool] = default_layer_filter,
     dtype: np.dtype = np.float32,

@@ -49,7 +49,8 @@ def folder_image_paths(folder: str | Path) -> list[Path]:
     return paths
 
 
-def _load_rgb(path: Path) -> np.ndarray:
+def load_rgb(path: Path) -> np.ndarray:
+    """An image file as an H x W x 3 float32 array in [0, 1] (clear error if unreadable)."""
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
@@ -83,4 +84,4 @@ def input_batch(source: str = "images", batch: int = 16, resolution: int = 64, s
         gen = torch.Generator().manual_seed(seed)
         return torch.rand(batch, 3, resolution, resolution, generator=gen) * 2 - 1
     paths = packaged_image_paths() if source == "images" else folder_image_paths(source)
-    return crop_batch([_load_rgb(p) for p in paths], batch, resolution, seed)
+    return crop_batch([load_rgb(p) for p in paths], batch, resolution, seed)

@@ -11,7 +11,7 @@ A candidate is scored under the same rules as the TransNAS-Bench-101 feature cac
    batch in one forward pass, on the chosen device;
 3. the hooked features follow :func:`autogas.features.collect_features` (inputs of activation
    modules, at most ``max_dims`` coordinates per layer drawn with ``seed``; the default is the
-   cache's, :attr:`autogas.bench.CacheSettings.max_dims`), and the proxy is
+   cache's, :data:`autogas.features.DEFAULT_MAX_DIMS`), and the proxy is
    evaluated on that one network.
 
 Baseline proxies (``--proxy nwot``, ``snip``, ``synflow``, ... from :mod:`autogas.baselines`)
@@ -39,17 +39,15 @@ import torch
 from torch import nn
 
 from autogas.baselines import Baseline
-from autogas.bench import CacheSettings, init_seed
+from autogas.bench import init_seed
 from autogas.errors import AutogasError
-from autogas.features import FeatureSet, collect_features
-from autogas.inputs import _load_rgb  # noqa: PLC2701  (the packaged-photo reader; no public twin)
-from autogas.inputs import crop_batch, input_batch, packaged_image_paths
+from autogas.features import DEFAULT_MAX_DIMS, FeatureSet, collect_features
+from autogas.inputs import crop_batch, input_batch, load_rgb, packaged_image_paths
 from autogas.proxy import ProxyGraph, evaluate_proxy
 from autogas.resolve import resolve_proxy as resolve_named_proxy
 from autogas.spaces import SearchSpace, get_space
 from autogas.spaces.base import Arch
 
-DEFAULT_MAX_DIMS = CacheSettings.max_dims  # the feature cache's default, so scores compare
 ProxyScorer = ProxyGraph | Baseline | Callable[[FeatureSet], float]
 BASELINE_ERRORS = (RuntimeError, ValueError, ArithmeticError, IndexError)
 
@@ -127,7 +125,7 @@ def domain_batches(images_a: str | None, images_b: str | None, *, batch: int, re
         if folder is not None:
             out.append(input_batch(str(folder), batch, resolution, seed))
         else:
-            out.append(crop_batch([_load_rgb(p) for p in half], batch, resolution, seed))
+            out.append(crop_batch([load_rgb(p) for p in half], batch, resolution, seed))
     return out[0], out[1]
 
 

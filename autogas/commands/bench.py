@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from autogas.errors import AutogasError
+from autogas.features import DEFAULT_MAX_DIMS
 
 
 def register(subparsers) -> None:
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
     build.add_argument("--resolution", type=int, default=64, help="input side in pixels")
     build.add_argument("--inputs", default="images",
                        help="'images' (packaged photos), 'noise' or a folder of images")
-    build.add_argument("--max-dims", type=int, default=512,
+    build.add_argument("--max-dims", type=int, default=DEFAULT_MAX_DIMS,
                        help="features kept per layer and sample (0 = all)")
     build.set_defaults(func=run_build)
 

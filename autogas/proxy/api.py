@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from autogas.errors import AutogasError
-from autogas.features import collect_features, default_layer_filter
+from autogas.features import DEFAULT_MAX_DIMS, collect_features, default_layer_filter
 from autogas.proxy.evaluate import ProxyLike, evaluate_proxy
 from autogas.proxy.graph import ProxyGraph, load_proxy
 
@@ -23,7 +23,7 @@ def score_modules(
     inputs: torch.Tensor,
     *,
     layer_filter: Callable[[str, nn.Module], bool] = default_layer_filter,
-    max_dims: int | None = 2048,
+    max_dims: int | None = DEFAULT_MAX_DIMS,
     seed: int = 0,
 ) -> np.ndarray:
     """Proxy scores of several networks on the same ``inputs`` (NaN everywhere if invalid).
@@ -52,7 +52,7 @@ def score_module(
     inputs: torch.Tensor,
     *,
     layer_filter: Callable[[str, nn.Module], bool] = default_layer_filter,
-    max_dims: int | None = 2048,
+    max_dims: int | None = DEFAULT_MAX_DIMS,
     seed: int = 0,
 ) -> float:
     """Proxy score of one network on ``inputs``; NaN if the proxy is invalid on it."""
