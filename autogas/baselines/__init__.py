@@ -24,7 +24,7 @@ from torch import nn
 from autogas.baselines.registry import (
     FAMILIES, Baseline, get_baseline, is_baseline, list_baselines, register_baseline,
 )
-from autogas.baselines.probe import Probe
+from autogas.baselines.probe import Probe, keep_buffers
 from autogas.baselines import counts, activation, gradient, datafree  # noqa: F401,E402 (registers)
 
 
@@ -51,20 +51,25 @@ def score_network(model: nn.Module, inputs: torch.Tensor, names: Sequence[str], 
     baselines = [get_baseline(n) for n in names]
     probe = Probe(model, inputs, seed=seed, stages={s for b in baselines for s in b.stages})
     out = {}
-    for baseline in baselines:
-        before = dict(probe.seconds)
-        start = time.perf_counter()
-        error = None
-        try:
-            value = float(baseline.compute(probe))
-        except (RuntimeError, ValueError, ArithmeticError, IndexError) as err:
-            value, error = float("nan"), f"{type(err).__name__}: {err}".splitlines()[0]
-        elapsed = time.perf_counter() - start
-        new_stage_time = sum(t for s, t in probe.seconds.items() if before.get(s) != t)
-        shared_time = sum(probe.seconds.get(s, 0.0) for s in baseline.stages)
-        out[baseline.name] = BaselineValue(value, max(elapsed - new_stage_time, 0.0) + shared_time,
-                                           error)
+    with keep_buffers(model):
+        for baseline in baselines:
+            out[baseline.name] = _timed_value(baseline, probe)
     return out
+
+
+def _timed_value(baseline: Baseline, probe: Probe) -> BaselineValue:
+    """Compute one baseline on a shared probe; its seconds include the stages it reads."""
+    before = dict(probe.seconds)
+    start = time.perf_counter()
+    error = None
+    try:
+        value = float(baseline.compute(probe))
+    except (RuntimeError, ValueError, ArithmeticError, IndexError) as err:
+        value, error = float("nan"), f"{type(err).__name__}: {err}".splitlines()[0]
+    elapsed = time.perf_counter() - start
+    new_stage_time = sum(t for s, t in probe.seconds.items() if before.get(s) != t)
+    shared_time = sum(probe.seconds.get(s, 0.0) for s in baseline.stages)
+    return BaselineValue(value, max(elapsed - new_stage_time, 0.0) + shared_time, error)
 
 
 __all__ = ["FAMILIES", "Baseline", "BaselineValue", "Probe", "get_baseline", "is_baseline",

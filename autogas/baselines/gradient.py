@@ -12,11 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from autogas.baselines.probe import prunable_layers, reconstruction_loss, requiring_grad
+from autogas.baselines.probe import prunable_layers
 from autogas.baselines.registry import register_baseline
 
 _L1 = "loss = L1 reconstruction loss against the input (NASLib uses the task's loss)"
-ZICO_BATCHES = 2
 JACOV_EPS = 1e-5
 
 
@@ -108,24 +107,19 @@ def zico_score(grads_per_batch: list[list[np.ndarray]]) -> float:
     return float(total)
 
 
-@register_baseline("zico", family="gradient", needs_grad=True,
+@register_baseline("zico", family="gradient", needs_grad=True, stages=("forward", "loss_grads"),
                    source="Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation "
                           "on Gradients, ICLR 2023",
-                   deviation=_L1 + f"; the probe batch is split into {ZICO_BATCHES} equal "
-                             "batches (the published code draws several loader batches)")
+                   deviation=_L1 + "; the batches are the two halves of the probe batch (the "
+                             "shared pass's splits; the published code draws loader batches); "
+                             "needs a batch of >= 4")
 def zico(probe) -> float:
     """sum over prunable layers of log sum_theta mean_b|g_b| / std_b(g_b), g_b = dL_b/dtheta
     on batch b (gradient statistics per parameter across batches, as published)."""
-    model, inputs = probe.model, probe.inputs
-    weights = [m.weight for _, m in prunable_layers(model)]
-    per_batch = []
-    with torch.enable_grad(), requiring_grad(weights):
-        for chunk in torch.tensor_split(inputs, ZICO_BATCHES):
-            grads = torch.autograd.grad(reconstruction_loss(model(chunk), chunk), weights,
-                                        allow_unused=True)
-            per_batch.append([np.zeros(w.numel()) if g is None else g.reshape(-1).numpy()
-                              for g, w in zip(grads, weights)])
-    return zico_score(per_batch)
+    splits = probe.shared("loss_grads").split_grads
+    if len(splits) < 2:
+        raise ValueError("zico needs gradients of at least 2 batches (a probe batch of >= 4)")
+    return zico_score([[g.reshape(-1).numpy() for g in grads] for grads in splits])
 
 
 _SATURATING = (nn.Tanh, nn.Sigmoid)

@@ -3,14 +3,17 @@
 Stages (a baseline lists the ones it reads; a :class:`Probe` runs the union of what its
 baselines want in **one** forward pass and the backward passes that follow it):
 
-``forward``         one forward pass of the batch, with autograd on, model mode as given
+``forward``         the forward pass of the batch in two halves (NASLib's ``split_data=2``;
+                    one split when a half would hold < 2 samples), autograd on, mode as given
 ``loss_grads``      gradients of the reconstruction loss ``mean |f(x) - x|`` (L1 against the
-                    input) w.r.t. every prunable weight, plus Fisher's per-layer activation
-                    statistic taken from the gradients of the prunable layers' outputs
+                    input) of each split w.r.t. every prunable weight (summed over splits, and
+                    kept per split for ZiCo), plus Fisher's per-layer activation statistic
+                    taken from the gradients of the prunable layers' outputs
 ``hessian_grad``    ``H g``: the loss Hessian (w.r.t. the prunable weights) times the detached
                     gradient ``g`` (double backward through the same graph, as GraSP)
 ``input_jacobian``  ``d sum(f(x)) / dx`` per sample (one backward to the input)
-``module_outputs``  sample 0 of every module's tensor output (MeCo), recorded in the forward
+``module_outputs``  sample 0 of every module's tensor output (MeCo), recorded in the first
+                    split's forward
 ``counts``          parameter and FLOP counts by the TransNAS-Bench rules (shapes only)
 
 *Prunable layers* are the ``nn.Conv2d`` and ``nn.Linear`` modules, as in the NASLib /
@@ -31,6 +34,7 @@ from torch import nn
 STAGES = ("forward", "loss_grads", "hessian_grad", "input_jacobian", "module_outputs", "counts")
 PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
 _GRAD_STAGES = {"loss_grads", "hessian_grad"}
+SPLITS = 2
 
 
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -57,13 +61,27 @@ def requiring_grad(tensors: Iterable[torch.Tensor]) -> Iterator[None]:
             t.requires_grad_(flag)
 
 
+@contextlib.contextmanager
+def keep_buffers(model: nn.Module) -> Iterator[None]:
+    """Restore every buffer (BatchNorm running statistics) of ``model`` afterwards: forward
+    passes in train mode update them, and a proxy must leave the network as it found it."""
+    saved = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
+
+
 @dataclasses.dataclass
 class SharedPass:
     """What one shared forward (and its backward passes) produced; ``None`` where not asked."""
 
     stages: frozenset[str]
     weights: list[torch.Tensor]  # detached prunable weights
-    grads: list[torch.Tensor] | None = None  # dL/dW per prunable weight
+    grads: list[torch.Tensor] | None = None  # dL/dW per prunable weight, summed over splits
+    split_grads: list[list[torch.Tensor]] | None = None  # dL_s/dW per split s
     fisher: list[float] | None = None  # Fisher's sum over channels, per prunable layer call
     hessian_grad: list[torch.Tensor] | None = None  # H g per prunable weight
     jacobian: np.ndarray | None = None  # B x D, float64
@@ -84,20 +102,34 @@ def _fisher_terms(acts: list[torch.Tensor], act_grads: Iterable[torch.Tensor | N
 
 
 def _zeros_for_none(grads: Iterable[torch.Tensor | None], like: list[torch.Tensor]) -> list[torch.Tensor]:
-    return [torch.zeros_like(w) if g is None else g.detach() for g, w in zip(grads, like)]
+    return [torch.zeros_like(w) if g is None else g for g, w in zip(grads, like)]
+
+
+def split_sizes(batch: int) -> int:
+    """How many splits the shared pass uses: 2 halves when each keeps >= 2 samples, else 1."""
+    return SPLITS if batch >= 2 * SPLITS else 1
 
 
 def run_shared_pass(model: nn.Module, inputs: torch.Tensor, stages: Iterable[str],
                     seconds: dict[str, float] | None = None) -> SharedPass:
-    """Run one forward pass and the backward passes ``stages`` need; time each into ``seconds``."""
+    """Run the forward passes and the backward passes ``stages`` need; time each into ``seconds``.
+
+    The batch is processed in :func:`split_sizes` splits (NASLib's ``split_data``): gradients
+    are summed over splits, Fisher terms accumulated, BatchNorm (train mode) uses each split's
+    statistics, and ZiCo reads the per-split gradients. GraSP's ``H g`` uses the summed ``g``
+    and the Hessians of every split's loss, as NASLib does.
+    """
     stages = frozenset(stages) | {"forward"}
     if "hessian_grad" in stages:
         stages |= {"loss_grads"}
     seconds = {} if seconds is None else seconds
+    for stage in stages:
+        seconds[stage] = 0.0
     layers = [m for _, m in prunable_layers(model)]
     weights = [m.weight for m in layers]
     want_grads = bool(stages & _GRAD_STAGES)
     want_jacobian = "input_jacobian" in stages
+    create = "hessian_grad" in stages
     acts: list[torch.Tensor] = []
     samples: list[np.ndarray] = []
 
@@ -108,41 +140,50 @@ def run_shared_pass(model: nn.Module, inputs: torch.Tensor, stages: Iterable[str
         if isinstance(out, torch.Tensor) and out.dim() >= 3:
             samples.append(out[0].detach().reshape(out.shape[1], -1).double().numpy())
 
-    handles = []
-    if want_grads:
-        handles += [m.register_forward_hook(keep_act) for m in layers]
-    if "module_outputs" in stages:
-        handles += [m.register_forward_hook(keep_sample) for m in model.modules()]
-    x = inputs.detach().clone().requires_grad_(want_jacobian)
-    result = SharedPass(stages=stages, weights=[w.detach() for w in weights])
-    with torch.enable_grad(), requiring_grad(weights):
+    def timed(stage, fn):
         start = time.perf_counter()
-        try:
-            output = model(x)
-        finally:
-            for handle in handles:
-                handle.remove()
-        seconds["forward"] = time.perf_counter() - start
+        value = fn()
+        seconds[stage] += time.perf_counter() - start
+        return value
+
+    result = SharedPass(stages=stages, weights=[w.detach() for w in weights])
+    split_grads, fisher, jacobians, graph_grads = [], [], [], []
+    with torch.enable_grad(), requiring_grad(weights):
+        for index, chunk in enumerate(torch.tensor_split(inputs.detach(), split_sizes(len(inputs)))):
+            handles = [m.register_forward_hook(keep_act) for m in layers] if want_grads else []
+            if "module_outputs" in stages and index == 0:
+                handles += [m.register_forward_hook(keep_sample) for m in model.modules()]
+            x = chunk.clone().requires_grad_(want_jacobian)
+            acts.clear()
+            try:
+                output = timed("forward", lambda: model(x))
+            finally:
+                for handle in handles:
+                    handle.remove()
+            if want_grads:
+                grads = timed("loss_grads", lambda: torch.autograd.grad(
+                    reconstruction_loss(output, chunk), weights + acts, allow_unused=True,
+                    retain_graph=want_jacobian or create, create_graph=create))
+                split_grads.append([g.detach() for g in _zeros_for_none(grads[:len(weights)], weights)])
+                fisher += _fisher_terms(acts, grads[len(weights):])
+                if create:
+                    graph_grads.append(grads[:len(weights)])
+            if want_jacobian:
+                (jac,) = timed("input_jacobian", lambda: torch.autograd.grad(
+                    output.sum(), x, retain_graph=create))
+                jacobians.append(jac.reshape(jac.shape[0], -1).double().numpy())
         if want_grads:
-            start = time.perf_counter()
-            create = "hessian_grad" in stages
-            grads = torch.autograd.grad(
-                reconstruction_loss(output, inputs), weights + acts, allow_unused=True,
-                retain_graph=want_jacobian or create, create_graph=create)
-            result.grads = _zeros_for_none(grads[:len(weights)], weights)
-            result.fisher = _fisher_terms(acts, grads[len(weights):])
-            seconds["loss_grads"] = time.perf_counter() - start
-        if want_jacobian:
-            start = time.perf_counter()
-            (jac,) = torch.autograd.grad(output.sum(), x, retain_graph="hessian_grad" in stages)
-            result.jacobian = jac.reshape(jac.shape[0], -1).double().numpy()
-            seconds["input_jacobian"] = time.perf_counter() - start
-        if "hessian_grad" in stages:
-            start = time.perf_counter()
-            z = sum((g.detach() * g).sum() for g in grads[:len(weights)] if g is not None)
-            hg = torch.autograd.grad(z, weights, allow_unused=True)
-            result.hessian_grad = _zeros_for_none(hg, weights)
-            seconds["hessian_grad"] = time.perf_counter() - start
+            result.split_grads = split_grads
+            result.grads = [sum(parts) for parts in zip(*split_grads)]
+            result.fisher = fisher
+        if create:
+            def hessian_grad():
+                z = sum((g.detach() * part).sum() for grads in graph_grads
+                        for g, part in zip(result.grads, grads) if part is not None)
+                return _zeros_for_none(torch.autograd.grad(z, weights, allow_unused=True), weights)
+            result.hessian_grad = timed("hessian_grad", hessian_grad)
+    if want_jacobian:
+        result.jacobian = np.concatenate(jacobians)
     if "module_outputs" in stages:
         result.module_outputs = samples
     return result

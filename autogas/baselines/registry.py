@@ -36,9 +36,10 @@ class Baseline:
 
     def __call__(self, model: nn.Module, inputs: torch.Tensor, *, seed: int = 0) -> float:
         """The proxy value of ``model`` on ``inputs`` (the model is left unchanged)."""
-        from autogas.baselines.probe import Probe
+        from autogas.baselines.probe import Probe, keep_buffers
 
-        return float(self.compute(Probe(model, inputs, seed=seed, stages=self.stages)))
+        with keep_buffers(model):
+            return float(self.compute(Probe(model, inputs, seed=seed, stages=self.stages)))
 
     @property
     def summary(self) -> str:

@@ -64,15 +64,19 @@ class CacheBaselines:
     passes: dict[str, str]
     computed: dict[str, int]  # archs computed in this call (0: everything came from the file)
     build_seconds: float | None  # mean network rebuild time in this call
+    net_batch: int  # images of the cached batch the network pass used
 
 
-def _read_stored(path: Path, names: Iterable[str]) -> dict[str, dict[str, tuple[float, float, str]]]:
+def _read_stored(path: Path, names: Iterable[str], net_batch: int
+                 ) -> dict[str, dict[str, tuple[float, float, str]]]:
+    """Stored rows of ``names``; network values computed on another batch size are ignored."""
     out: dict[str, dict[str, tuple[float, float, str]]] = {}
     with h5py.File(path, "r") as f:
         scores = f.get("scores", {})
         for name in names:
             ds = scores.get(SCORE_PREFIX + name)
-            if ds is None:
+            if ds is None or (baseline_pass(name) != FEATURE_PASS
+                              and int(ds.attrs.get("net_batch", -1)) != net_batch):
                 continue
             archs = [a.decode() if isinstance(a, bytes) else str(a) for a in ds.attrs["archs"]]
             values = ds[()]
@@ -83,26 +87,29 @@ def _read_stored(path: Path, names: Iterable[str]) -> dict[str, dict[str, tuple[
     return out
 
 
-def _read_journal(path: Path) -> dict[str, dict[str, list]]:
+def _read_journal(path: Path, net_batch: int) -> dict[str, dict[str, list]]:
     journal = journal_path(path)
     if not journal.exists():
         return {}
     try:
-        return json.loads(journal.read_text())
+        record = json.loads(journal.read_text())
     except (OSError, json.JSONDecodeError):
         return {}  # a damaged journal only loses unflushed work
+    return record.get("rows", {}) if record.get("net_batch") == net_batch else {}
 
 
-def _write_journal(path: Path, rows: dict[str, dict[str, tuple[float, float, str]]]) -> None:
-    write_text_atomic(journal_path(path), json.dumps(rows))
+def _write_journal(path: Path, rows: dict[str, dict[str, tuple[float, float, str]]],
+                   net_batch: int) -> None:
+    write_text_atomic(journal_path(path), json.dumps({"net_batch": net_batch, "rows": rows}))
 
 
-def _store(path: Path, name: str, rows: dict[str, tuple[float, float, str]]) -> None:
+def _store(path: Path, name: str, rows: dict[str, tuple[float, float, str]], net_batch: int) -> None:
     archs = list(rows)
     values = pd.Series([rows[a][0] for a in archs], index=archs, dtype=np.float64)
     store_scores(path, SCORE_PREFIX + name, values,
                  seconds=np.array([rows[a][1] for a in archs], dtype=np.float64),
                  errors=np.array([rows[a][2] for a in archs], dtype=h5py.string_dtype()),
+                 net_batch=net_batch,
                  **{"pass": baseline_pass(name), "definition": get_baseline(name).summary})
 
 
@@ -137,10 +144,15 @@ def compute_on_cache(
     names: Sequence[str],
     *,
     archs: Sequence[str] | None = None,
+    net_batch: int | None = None,
     progress: bool = True,
     flush_seconds: float = 120.0,
 ) -> CacheBaselines:
-    """Values of baselines ``names`` on ``archs`` (default: the labelled archs) of a cache."""
+    """Values of baselines ``names`` on ``archs`` (default: the labelled archs) of a cache.
+
+    ``net_batch``: the network pass uses the first ``net_batch`` images of the cached batch
+    (default: all of them). Stored network values of another ``net_batch`` are recomputed.
+    """
     from autogas.bench import init_seed
     from autogas.transnas.network import build_network
 
@@ -151,8 +163,13 @@ def compute_on_cache(
     if archs is None:
         archs = [a for a, y in zip(cache.archs, cache.labels) if np.isfinite(y)]
     archs = list(archs)
-    rows = _read_stored(path, names)
-    journal = _read_journal(path)
+    inputs = torch.from_numpy(cache.inputs())
+    net_batch = len(inputs) if net_batch is None else int(net_batch)
+    if not 1 <= net_batch <= len(inputs):
+        raise AutogasError(f"--net-batch must be between 1 and the cache's batch ({len(inputs)})")
+    inputs = inputs[:net_batch]
+    rows = _read_stored(path, names, net_batch)
+    journal = _read_journal(path, net_batch)
     for name, journaled in journal.items():
         if name in passes:
             rows.setdefault(name, {}).update({a: tuple(v) for a, v in journaled.items()})
@@ -165,14 +182,13 @@ def compute_on_cache(
                                           disable=not progress))
         values, per_arch = graph_values(cache, get_baseline(name).graph, missing[name], bar)
         rows.setdefault(name, {}).update({a: (v, per_arch, "") for a, v in values.items()})
-        _store(path, name, rows[name])
+        _store(path, name, rows[name], net_batch)
 
     network_names = [n for n in names if passes[n] != FEATURE_PASS and missing[n]]
     wanted = {n: set(missing[n]) for n in network_names}
     todo = [a for a in archs if any(a in wanted[n] for n in network_names)]
     build_times: list[float] = []
     if todo:
-        inputs = torch.from_numpy(cache.inputs())
         train_mode = bool(cache.settings.get("train_mode", True))
         new: dict[str, dict[str, tuple[float, float, str]]] = {
             n: {a: tuple(v) for a, v in journal.get(n, {}).items()} for n in network_names}
@@ -193,11 +209,11 @@ def compute_on_cache(
             del model
             gc.collect()
             if time.monotonic() - last_flush > flush_seconds:
-                _write_journal(path, new)
+                _write_journal(path, new, net_batch)
                 last_flush = time.monotonic()
-        _write_journal(path, new)
+        _write_journal(path, new, net_batch)
         for name in network_names:
-            _store(path, name, rows[name])
+            _store(path, name, rows[name], net_batch)
         journal_path(path).unlink(missing_ok=True)
 
     frame = {n: pd.Series({a: rows[n][a][0] for a in archs}, dtype=np.float64) for n in names}
@@ -207,7 +223,7 @@ def compute_on_cache(
     return CacheBaselines(
         values=pd.DataFrame(frame, index=index), seconds=pd.DataFrame(secs, index=index),
         errors=errors, passes=passes, computed=computed,
-        build_seconds=float(np.mean(build_times)) if build_times else None)
+        build_seconds=float(np.mean(build_times)) if build_times else None, net_batch=net_batch)
 
 
 def check_names(names: Sequence[str]) -> list[str]:

@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     p.add_argument("--proxies", help="comma-separated baseline names (default: all; see --list)")
     p.add_argument("--extra", action="append", default=[], metavar="PROXY",
                    help="also rank this proxy-language graph (text or JSON file); repeatable")
+    p.add_argument("--net-batch", type=int, default=None,
+                   help="images of the cached batch the network (gradient) pass uses, the first "
+                        "N (default: all); a speed/fidelity knob, recorded with the values")
     p.add_argument("--out", help="report folder: baselines.md, baselines.json, baselines.png")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--list", action="store_true", help="list the baselines and their definitions")
@@ -51,7 +54,7 @@ def _notes(result, names: list[str], bench: str, extras: list[str]) -> list[str]
         grad = [n for n in network if result.passes[n].endswith("gradients")]
         notes.append(
             f"second pass over the networks, rebuilt as the cache built them (same init seed, "
-            f"inputs and mode): {', '.join(network)}"
+            f"inputs and mode; first {result.net_batch} images of the batch): {', '.join(network)}"
             + (f"; {', '.join(grad)} need gradients, which the forward-only feature cache "
                f"cannot give" if grad else ""))
     fresh = [n for n in names if result.computed[n]]
@@ -96,7 +99,7 @@ def run(args) -> int:
     if int(labels.notna().sum()) < 3:
         raise AutogasError(f"{args.bench} has {int(labels.notna().sum())} labelled "
                            "architectures; need at least 3")
-    result = compute_on_cache(args.bench, names)
+    result = compute_on_cache(args.bench, names, net_batch=args.net_batch)
     values, seconds, passes = result.values, result.seconds, dict(result.passes)
     for graph in graphs:
         extra, per_arch = graph_values(cache, graph, list(values.index))
@@ -111,7 +114,8 @@ def run(args) -> int:
     table = build_table(values, labels, seconds=seconds, passes=passes, stored=stored)
     notes = _notes(result, names, args.bench, [g.text for g in graphs])
     meta = {"bench": args.bench, "labels": args.labels, "n_archs": len(values),
-            "settings": cache.settings, "build_seconds": result.build_seconds}
+            "settings": cache.settings, "build_seconds": result.build_seconds,
+            "net_batch": result.net_batch}
     if args.out:
         paths = write_report(args.out, table, values, labels, notes=notes, meta=meta)
         notes = notes + [f"report: {', '.join(str(p) for p in paths.values())}"]
