@@ -7,6 +7,8 @@ the mode it is given (train mode for the TransNAS networks, BatchNorm on batch s
 from __future__ import annotations
 
 import copy
+import math
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -89,8 +91,8 @@ def jacov(probe) -> float:
     return jacov_score(probe.shared("input_jacobian").jacobian)
 
 
-def zico_score(grads_per_batch: list[list[np.ndarray]]) -> float:
-    """ZiCo from per-batch gradients ``grads_per_batch[b][layer]`` (flat float arrays).
+def zico_score(grads_per_batch: Sequence[Sequence[torch.Tensor | np.ndarray]]) -> float:
+    """ZiCo from per-batch gradients ``grads_per_batch[b][layer]`` (any shape, flattened).
 
     Per layer: mean over batches of |g| divided by the (population) std over batches, summed over
     the weights whose std is non-zero; the score is the sum over layers of the log of that sum
@@ -98,13 +100,14 @@ def zico_score(grads_per_batch: list[list[np.ndarray]]) -> float:
     """
     total = 0.0
     for layer in range(len(grads_per_batch[0])):
-        g = np.stack([np.asarray(batch[layer], dtype=np.float64) for batch in grads_per_batch])
-        std = g.std(axis=0)
+        g = torch.stack([torch.as_tensor(batch[layer]).reshape(-1).double()
+                         for batch in grads_per_batch])
+        std = g.std(dim=0, correction=0)
         keep = std != 0
-        ratio_sum = float((np.abs(g).mean(axis=0)[keep] / std[keep]).sum())
+        ratio_sum = float((g.abs().mean(dim=0)[keep] / std[keep]).sum())
         if ratio_sum != 0:
-            total += np.log(ratio_sum)
-    return float(total)
+            total += math.log(ratio_sum)
+    return total
 
 
 @register_baseline("zico", family="gradient", needs_grad=True, stages=("forward", "loss_grads"),
@@ -119,7 +122,7 @@ def zico(probe) -> float:
     splits = probe.shared("loss_grads").split_grads
     if len(splits) < 2:
         raise ValueError("zico needs gradients of at least 2 batches (a probe batch of >= 4)")
-    return zico_score([[g.reshape(-1).numpy() for g in grads] for grads in splits])
+    return zico_score(splits)
 
 
 _SATURATING = (nn.Tanh, nn.Sigmoid)

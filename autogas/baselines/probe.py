@@ -43,7 +43,15 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def reconstruction_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The autoencoder's own loss: mean absolute error (L1) between output and input."""
+    """The autoencoder's own loss: mean absolute error (L1) between output and input.
+
+    When the output's spatial size differs from the input's (TransNAS networks at inputs below
+    64 x 64 decode to more pixels than they were given), the input is resized to the output's
+    size (bilinear, antialiased) first.
+    """
+    if output.shape[2:] != target.shape[2:] and target.dim() == 4:
+        target = torch.nn.functional.interpolate(target, size=output.shape[2:], mode="bilinear",
+                                                 align_corners=False, antialias=True)
     return (output - target).abs().mean()
 
 
