@@ -100,11 +100,11 @@ def zico_score(grads_per_batch: Sequence[Sequence[torch.Tensor | np.ndarray]]) -
     """
     total = 0.0
     for layer in range(len(grads_per_batch[0])):
-        g = torch.stack([torch.as_tensor(batch[layer]).reshape(-1).double()
-                         for batch in grads_per_batch])
-        std = g.std(dim=0, correction=0)
-        keep = std != 0
-        ratio_sum = float((g.abs().mean(dim=0)[keep] / std[keep]).sum())
+        g = torch.stack([torch.as_tensor(batch[layer]).reshape(-1) for batch in grads_per_batch])
+        std = (g - g.mean(dim=0)).square_().mean(dim=0).sqrt_()  # population std (torch's var
+        # reduction over a leading dim of 2 is ~50x slower than this)
+        ratio = g.abs_().mean(dim=0).div_(std)  # std == 0 gives inf or nan: those are dropped
+        ratio_sum = float(torch.nan_to_num(ratio, nan=0.0, posinf=0.0).sum(dtype=torch.float64))
         if ratio_sum != 0:
             total += math.log(ratio_sum)
     return total
