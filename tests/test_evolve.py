@@ -14,8 +14,9 @@ from autogas.cli import main
 from autogas.errors import AutogasError
 from autogas.evolve import (
     EvolutionSettings, Language, SerialMap, SplitFitness, crossover, evolve, mutate, partition,
-    random_tree, split_archs,
+    random_tree, select_topk, split_archs,
 )
+from autogas.evolve.fitness import Fitness
 from autogas.evolve.variation import node_depths
 from autogas.features import FeatureSet, LayerInfo
 from autogas.proxy import ProxyGraph, evaluate_proxy
@@ -156,6 +157,15 @@ def test_search_is_deterministic_and_elitist(bench):
     best = [h["kendall"] for h in state.history]
     assert best == sorted(best)  # elitism: best-so-far never drops
     assert state.fitness[first.best].kendall == max(f.value for f in state.fitness.values())
+
+
+def test_topk_prefers_small_proxies_and_distinct_fitness():
+    fitness = {"abs(abs(n_layers))": Fitness(0.5), "n_layers": Fitness(0.5),
+               "abs(n_layers)": Fitness(0.5), "log_dims": Fitness(0.3), "n_encoder": Fitness(None),
+               "n_decoder": Fitness(0.1)}
+    assert select_topk(fitness, fitness, 3) == ["n_layers", "log_dims", "n_decoder"]
+    assert select_topk(fitness, fitness, 5) == ["n_layers", "log_dims", "n_decoder",
+                                                "n_encoder", "abs(n_layers)"]
 
 
 def test_resume_equals_uninterrupted(bench, tmp_path):

@@ -19,12 +19,14 @@ from autogas.evolve.generate import random_tree
 from autogas.evolve.language import FULL, INGREDIENTS, Language
 from autogas.evolve.maps import DaskMap, FitnessMap, ProcessMap, SerialMap, make_map, partition
 from autogas.evolve.report import score_archs, search_report
-from autogas.evolve.search import EvolutionSettings, SearchResult, evolve, state_summary
+from autogas.evolve.search import (
+    EvolutionSettings, SearchResult, evolve, select_topk, state_summary,
+)
 from autogas.evolve.variation import crossover, mutate
 
 __all__ = [
     "SearchState", "load_state", "save_state", "INVALID_FITNESS", "Fitness", "SplitFitness",
     "split_archs", "random_tree", "FULL", "INGREDIENTS", "Language", "DaskMap", "FitnessMap",
     "ProcessMap", "SerialMap", "make_map", "partition", "score_archs", "search_report",
-    "EvolutionSettings", "SearchResult", "evolve", "state_summary", "crossover", "mutate",
+    "EvolutionSettings", "SearchResult", "evolve", "select_topk", "state_summary", "crossover", "mutate",
 ]

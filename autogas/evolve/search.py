@@ -3,8 +3,9 @@
 Generation 0 evaluates an initial pool of ``population`` candidates (given seeds, then random
 trees). Each later generation (``generations`` of them, the paper's T):
 
-1. the top-k candidates so far are the parents (ties broken by text; elitist, so the best
-   fitness never decreases);
+1. the top-k candidates so far are the parents (:func:`select_topk`: elitist, so the best
+   fitness never decreases; parsimonious, the smallest of equally fit proxies wins; one parent
+   per distinct fitness value first, for diversity);
 2. a new pool of ``round(ratio * population)`` offspring is bred from them: with probability
    ``crossover`` a typed subtree crossover of two distinct parents (both children kept), else a
    mutation of one parent (:mod:`autogas.evolve.variation`);
@@ -19,6 +20,7 @@ offspring beyond ``max_depth`` / ``max_size`` are rejected. Invalid candidates g
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import random
 import time
@@ -133,8 +135,24 @@ class _Breeder:
                         pool)
 
 
-def _ranked(texts: Iterable[str], fitness: dict[str, Fitness]) -> list[str]:
-    return sorted(set(texts), key=lambda t: (-fitness[t].value, t))
+@functools.lru_cache(maxsize=1 << 16)
+def proxy_size(text: str) -> int:
+    """Number of nodes of a proxy."""
+    return ProxyGraph.parse(text).size
+
+
+def select_topk(texts: Iterable[str], fitness: dict[str, Fitness], k: int) -> list[str]:
+    """The ``k`` parents: best fitness first, smallest proxy first among equal fitness, and one
+    proxy per distinct fitness value before any repeat (equal-scoring variants such as
+    ``abs(abs(x))`` would otherwise fill the top-k and end the search's diversity)."""
+    ranked = sorted(set(texts), key=lambda t: (-fitness[t].value, proxy_size(t), t))
+    distinct: list[str] = []
+    repeats: list[str] = []
+    seen: set[float] = set()
+    for t in ranked:
+        (repeats if fitness[t].value in seen else distinct).append(t)
+        seen.add(fitness[t].value)
+    return (distinct + repeats)[:k]
 
 
 def _open_state(checkpoint: Path | None, resume: bool, settings: EvolutionSettings, bench: str,
@@ -207,7 +225,7 @@ def evolve(
         by_text = {pool[i]: r for p, rs in zip(parts, results) for i, r in zip(p, rs)}
         for text in pool:  # evaluation order = pool order, whatever the map
             state.fitness[text] = by_text[text]
-        state.elite = _ranked(state.elite + pool, state.fitness)[:settings.topk]
+        state.elite = select_topk(state.elite + pool, state.fitness, settings.topk)
         state.generation = generation
         state.rng_state = rng.getstate()
         state.seconds += time.perf_counter() - started
