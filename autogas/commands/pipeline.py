@@ -1,0 +1,77 @@
+"""``autogas pipeline``: search -> train -> evaluate in one command, with a markdown report.
+
+A thin layer over :func:`autogas.pipeline.run_pipeline` (which documents the stages, the
+files of ``--out`` and how a rerun resumes).
+"""
+from __future__ import annotations
+
+from autogas.commands.search import budget_options
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pipeline", help="search, retrain and evaluate CycleGAN networks in one run (resumable)",
+        description="Training-free search of G_A, G_B, D_A, D_B under a budget, CycleGAN retraining of "
+                    "the chosen networks, FID/KID on the test folders, and OUT/report.md with the "
+                    "candidates, chosen architectures, loss curves (OUT/curves.png) and final scores. "
+                    "Rerunning the same command skips completed stages and resumes training.")
+    p.add_argument("--data", required=True, help="dataset root with trainA/, trainB/, testA/, testB/")
+    p.add_argument("--out", required=True, help="run directory (search.json, train/, eval/, report.md)")
+    p.add_argument("--space", required=True, help="cyclegan or gan-compression")
+    p.add_argument("--proxy", required=True, help="proxy JSON file (e.g. proxies/autogas_paper.json), "
+                   "proxy text, or a baseline name (nwot, synflow, ...)")
+    search = p.add_argument_group("search")
+    search.add_argument("--budget-macs", required=True,
+                        help="generator MAC budget, in GMACs or with a suffix (2600M)")
+    search.add_argument("--budget-params", help="generator parameter budget, in millions or with a suffix")
+    search.add_argument("--d-budget-macs", help="discriminator MAC budget (cyclegan), in GMACs")
+    search.add_argument("--d-budget-params", help="discriminator parameter budget (cyclegan), in millions")
+    search.add_argument("--cost-resolution", type=int, default=256,
+                        help="input side at which budgets count MACs (default 256)")
+    search.add_argument("--population", type=int, default=32)
+    search.add_argument("--generations", type=int, default=16)
+    search.add_argument("--mutation-rate", type=float, default=0.2, help="per-gene mutation probability")
+    search.add_argument("--hidden", type=int, default=None,
+                        help="cyclegan: width H of the searched and retrained networks (default 64)")
+    search.add_argument("--n-cells", type=int, default=None, help="cyclegan: generator cells (default 11)")
+    search.add_argument("--config-set", default=None,
+                        help="gan-compression: channel candidate set (default channels-32)")
+    search.add_argument("--images-a", help="images the proxy sees for domain A (default DATA/trainA)")
+    search.add_argument("--images-b", help="images the proxy sees for domain B (default DATA/trainB)")
+    search.add_argument("--search-resolution", type=int, default=128, help="proxy input side (default 128)")
+    search.add_argument("--search-batch", type=int, default=8, help="images in the proxy's batch (default 8)")
+    train = p.add_argument_group("training")
+    train.add_argument("--epochs", type=int, default=100, help="epochs at constant learning rate (default 100)")
+    train.add_argument("--decay-epochs", type=int, default=100, help="epochs of linear decay (default 100)")
+    train.add_argument("--resolution", type=int, default=256, help="training crop size (default 256)")
+    train.add_argument("--batch", type=int, default=1, help="training batch size (default 1)")
+    train.add_argument("--seed", type=int, default=0, help="seed of search, training and KID subsets")
+    train.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    evaluation = p.add_argument_group("evaluation")
+    evaluation.add_argument("--inception-weights", help="local Inception-v3 FID weights file "
+                            "(pt_inception-2015-12-05-6726825d.pth); default $AUTOGAS_INCEPTION_WEIGHTS; "
+                            "checked before the search starts")
+    evaluation.add_argument("--skip-eval", action="store_true",
+                            help="no FID/KID (no Inception weights needed); the report says so")
+    evaluation.add_argument("--eval-batch", type=int, default=8, help="images per evaluation pass")
+    evaluation.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default 100)")
+    evaluation.add_argument("--kid-subset-size", type=int, default=1000,
+                            help="KID subset size, capped at the smaller image set (default 1000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from autogas.pipeline import PipelineSettings, run_pipeline
+
+    settings = PipelineSettings(
+        data=args.data, proxy=args.proxy, space=args.space, **budget_options(args),
+        cost_resolution=args.cost_resolution, population=args.population, generations=args.generations,
+        mutation_rate=args.mutation_rate, hidden=args.hidden, n_cells=args.n_cells, config_set=args.config_set,
+        images_a=args.images_a, images_b=args.images_b, search_resolution=args.search_resolution,
+        search_batch=args.search_batch, epochs=args.epochs, decay_epochs=args.decay_epochs,
+        resolution=args.resolution, batch=args.batch, seed=args.seed, eval_batch=args.eval_batch,
+        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size)
+    run_pipeline(settings, args.out, inception_weights=args.inception_weights, skip_eval=args.skip_eval,
+                 device=args.device, progress=not args.no_progress, log=print)
+    return 0

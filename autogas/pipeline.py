@@ -1,0 +1,264 @@
+"""Search -> train -> evaluate in one call: the API of ``autogas pipeline``.
+
+Stages, each writing its output into the run directory ``RUN_DIR``:
+
+1. **search** (:mod:`autogas.network_search`): ``G_A, G_B, D_A, D_B`` under the budgets, the
+   proxy scoring each domain's networks on that domain's training images (``trainA``,
+   ``trainB``, unless other folders are given) -> ``search.json`` (the ``autogas search`` report);
+2. **train** (:class:`autogas.train.trainer.CycleGanTrainer`): the four searched networks
+   retrained as a CycleGAN at width ``H`` (the search's) -> ``train/`` (config, checkpoint,
+   ``losses.csv``, sample grids);
+3. **evaluate** (:func:`autogas.train.evaluate.evaluate_run`): FID/KID of ``testA -> B`` and
+   ``testB -> A`` with the Inception-v3 FID features (or an injected extractor) -> ``eval/``;
+4. **report**: ``report.md`` and ``curves.png`` (:mod:`autogas.report`), rewritten every run.
+
+Everything that can be checked is checked before any stage runs: the dataset folders, the
+Inception weights (unless evaluation is skipped), the search settings and budgets, the
+training settings. The settings are recorded in ``pipeline.json``; a rerun with other
+settings is refused. A rerun skips every stage whose output is complete (``search.json``
+present; training at its last epoch; ``eval/metrics.json`` of the final epoch) and resumes
+training from its last checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from autogas.arch_search import EvolutionSettings
+from autogas.atomic import write_text_atomic
+from autogas.errors import AutogasError
+from autogas.network_search import NetworkSearch, plan_network_search, summary_lines
+from autogas.scoring import proxy_name
+from autogas.train.data import UnpairedFolders, list_images
+from autogas.train.metrics import FeatureExtractor
+
+SETTINGS_FILE = "pipeline.json"
+SEARCH_FILE = "search.json"
+TRAIN_DIR = "train"
+EVAL_DIR = "eval"
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineSettings:
+    """Everything that defines a pipeline run (recorded in ``pipeline.json``).
+
+    Budgets are raw counts (MACs counted at ``cost_resolution``); ``None`` means no limit.
+    ``images_a`` / ``images_b`` (search inputs) default to the dataset's ``trainA`` / ``trainB``.
+    ``search_resolution`` / ``search_batch`` size the proxy's input batch; ``resolution`` /
+    ``batch`` are the training crop and batch size. ``hidden`` is the CycleGANAS width ``H`` of
+    both the search and the retrained networks (default 64).
+    """
+
+    data: str
+    proxy: Any  # proxy file, text or baseline name, or a ProxyGraph / Baseline / callable
+    space: str = "cyclegan"
+    budget_macs: float | None = None
+    budget_params: float | None = None
+    d_budget_macs: float | None = None
+    d_budget_params: float | None = None
+    cost_resolution: int = 256
+    population: int = 32
+    generations: int = 16
+    mutation_rate: float = 0.2
+    hidden: int | None = None
+    n_cells: int | None = None
+    config_set: str | None = None
+    images_a: str | None = None
+    images_b: str | None = None
+    search_resolution: int = 128
+    search_batch: int = 8
+    epochs: int = 100
+    decay_epochs: int = 100
+    resolution: int = 256
+    batch: int = 1
+    seed: int = 0
+    eval_batch: int = 8
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+
+    def search_images(self, domain: str) -> str:
+        """Folder of the images the proxy sees for ``domain`` ("A" or "B")."""
+        given = self.images_a if domain == "A" else self.images_b
+        return str(given) if given is not None else str(Path(self.data) / f"train{domain}")
+
+
+@dataclasses.dataclass
+class PipelineResult:
+    """What a pipeline run produced: stage statuses, the search report, the training run, the
+    evaluation (``None`` when skipped) and the report paths."""
+
+    run_dir: Path
+    settings: dict[str, Any]
+    stages: dict[str, str]
+    search: dict[str, Any]
+    train: dict[str, Any]
+    evaluation: dict[str, Any] | None
+    report: Path
+    curves: Path
+
+
+def _settings_record(settings: PipelineSettings, search: NetworkSearch) -> dict[str, Any]:
+    record = dataclasses.asdict(settings)
+    record["proxy"] = proxy_name(search.proxy)
+    record["data"] = str(Path(settings.data).resolve())
+    for domain in "AB":
+        record[f"images_{domain.lower()}"] = str(Path(settings.search_images(domain)).resolve())
+    return json.loads(json.dumps(record))
+
+
+def _check_record(run_dir: Path, record: dict[str, Any]) -> None:
+    """Write the settings record of a new run; refuse a rerun with other settings."""
+    path = run_dir / SETTINGS_FILE
+    if not path.exists():
+        write_text_atomic(path, json.dumps({"settings": record}, indent=2) + "\n")
+        return
+    try:
+        recorded = json.loads(path.read_text())["settings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise AutogasError(f"{path} is unreadable; delete {run_dir} or choose another output folder") from None
+    for key in sorted(set(recorded) | set(record)):
+        if recorded.get(key) != record.get(key):
+            raise AutogasError(f"{run_dir} was started with {key}={recorded.get(key)!r}, not {record.get(key)!r}; "
+                               "rerun with the same settings to resume, or choose another output folder")
+
+
+def _train_config(settings: PipelineSettings, report: dict[str, Any] | None):
+    """The training config: the searched networks (placeholders before the search) at width H."""
+    from autogas.train.trainer import TrainConfig
+
+    width = report.get("hidden") if report else None
+    archs = report["train_args"] if report else {}
+    return TrainConfig(data=str(Path(settings.data).resolve()), **archs, hidden=width, ndf=width,
+                       epochs=settings.epochs, decay_epochs=settings.decay_epochs,
+                       batch_size=settings.batch, resolution=settings.resolution, seed=settings.seed)
+
+
+def _load_search(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        report = json.loads(path.read_text())
+        report["train_args"]["arch_a"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise AutogasError(f"{path} is not a search report; delete it to search again") from None
+    return report
+
+
+def _train(run_dir: Path, config, device: str, progress: bool, log: Callable[[str], None]):
+    """Create, resume or skip the training run; returns the trainer and the stage status."""
+    from autogas.train.trainer import CONFIG_FILE, CycleGanTrainer, load_run_config
+
+    train_dir = run_dir / TRAIN_DIR
+    if (train_dir / CONFIG_FILE).exists():
+        if load_run_config(train_dir) != config:
+            raise AutogasError(f"{train_dir} holds a training run of other networks or settings than "
+                               f"{run_dir / SEARCH_FILE}; delete {train_dir} to train again")
+        trainer = CycleGanTrainer.resume(train_dir, device=device)
+    else:
+        trainer = CycleGanTrainer.create(config, train_dir, device=device)
+    total, start = config.total_epochs, trainer.epoch
+    if start >= total:
+        return trainer, f"skipped (complete at epoch {total})"
+    log(f"train: epochs {start + 1}..{total} -> {train_dir}")
+    trainer.fit(progress=progress)
+    return trainer, (f"resumed from epoch {start}, trained to epoch {total}" if start
+                     else f"ran (epochs 1..{total})")
+
+
+def _evaluate(run_dir: Path, settings: PipelineSettings, extractor: FeatureExtractor, epoch: int, device: str,
+              progress: bool, log: Callable[[str], None]) -> tuple[dict[str, Any], str]:
+    from autogas.train.evaluate import METRICS_FILE, evaluate_run
+
+    path = run_dir / EVAL_DIR / METRICS_FILE
+    if path.exists():
+        try:
+            metrics = json.loads(path.read_text())
+        except (OSError, ValueError):
+            metrics = {}
+        if metrics.get("epoch") == epoch:
+            return metrics, "skipped (complete)"
+    log(f"evaluate: FID/KID of the test folders -> {run_dir / EVAL_DIR}")
+    metrics = evaluate_run(run_dir / TRAIN_DIR, settings.data, extractor, out_dir=run_dir / EVAL_DIR,
+                           batch_size=settings.eval_batch, device=device, kid_subsets=settings.kid_subsets,
+                           kid_subset_size=settings.kid_subset_size, seed=settings.seed, progress=progress)
+    return metrics, "ran"
+
+
+def run_pipeline(
+    settings: PipelineSettings,
+    out: str | Path,
+    *,
+    extractor: FeatureExtractor | None = None,
+    inception_weights: str | None = None,
+    skip_eval: bool = False,
+    device: str = "auto",
+    progress: bool = True,
+    log: Callable[[str], None] = lambda line: None,
+) -> PipelineResult:
+    """Run (or resume) the pipeline of the module doc into ``out``.
+
+    Evaluation uses ``extractor`` when given, else the Inception-v3 FID network loaded from
+    ``inception_weights`` (or ``$AUTOGAS_INCEPTION_WEIGHTS``) before anything else runs, so
+    missing weights fail at once; ``skip_eval`` leaves evaluation out (the report says so).
+    ``log`` receives one line per stage event.
+    """
+    from autogas.report import write_loss_curves, write_report
+    from autogas.train.metrics import load_inception
+    from autogas.train.trainer import LOSS_FILE, resolve_device
+
+    run_dir = Path(out)
+    if settings.batch < 1 or settings.eval_batch < 1:
+        raise AutogasError(f"batch sizes must be >= 1 (got {settings.batch}, {settings.eval_batch})")
+    UnpairedFolders.open(settings.data)
+    if not skip_eval:
+        for domain in "AB":
+            list_images(Path(settings.data) / f"test{domain}")
+        if extractor is None:
+            extractor = load_inception(inception_weights, device=resolve_device(device))
+    search = plan_network_search(
+        settings.space, settings.proxy, budget_macs=settings.budget_macs, budget_params=settings.budget_params,
+        d_budget_macs=settings.d_budget_macs, d_budget_params=settings.d_budget_params,
+        cost_resolution=settings.cost_resolution,
+        settings=EvolutionSettings(population=settings.population, generations=settings.generations,
+                                   mutation_rate=settings.mutation_rate),
+        images_a=settings.search_images("A"), images_b=settings.search_images("B"), hidden=settings.hidden,
+        n_cells=settings.n_cells, config_set=settings.config_set, resolution=settings.search_resolution,
+        batch=settings.search_batch, seed=settings.seed, device=device)
+    _train_config(settings, None)  # checks the training settings before the search
+    for space in search.spaces.values():
+        space.check_resolution(settings.resolution)
+    record = _settings_record(settings, search)
+    _check_record(run_dir, record)
+
+    stages: dict[str, str] = {}
+    report = _load_search(run_dir / SEARCH_FILE)
+    if report is None:
+        log(f"search: {settings.space} networks with proxy {record['proxy']}")
+        report = search.run(progress=progress)
+        write_text_atomic(run_dir / SEARCH_FILE, json.dumps(report, indent=2) + "\n")
+        stages["search"] = "ran"
+    else:
+        stages["search"] = "skipped (complete)"
+    for line in summary_lines(report):
+        log(f"search: {line}")
+
+    trainer, stages["train"] = _train(run_dir, _train_config(settings, report), device, progress, log)
+    train = {"dir": str(run_dir / TRAIN_DIR), "epoch": trainer.epoch, "config": trainer.config.to_json(),
+             "networks": trainer.describe_networks()}
+
+    evaluation = None
+    if skip_eval:
+        stages["evaluate"] = "skipped (--skip-eval)"
+    else:
+        evaluation, stages["evaluate"] = _evaluate(run_dir, settings, extractor, trainer.epoch, device,
+                                                   progress, log)
+    for stage, status in stages.items():
+        log(f"{stage}: {status}")
+
+    curves = write_loss_curves(run_dir / TRAIN_DIR / LOSS_FILE, run_dir / "curves.png")
+    result = PipelineResult(run_dir, record, stages, report, train, evaluation, run_dir / "report.md", curves)
+    write_report(result)
+    log(f"-> {result.report}")
+    return result
