@@ -13,11 +13,11 @@ Stages, each writing its output into the run directory ``RUN_DIR``:
 4. **report**: ``report.md`` and ``curves.png`` (:mod:`autogas.report`), rewritten every run.
 
 Everything that can be checked is checked before any stage runs: the dataset folders, the
-Inception weights (unless evaluation is skipped), the search settings and budgets, the
-training settings. The settings are recorded in ``pipeline.json``; a rerun with other
-settings is refused. A rerun skips every stage whose output is complete (``search.json``
-present; training at its last epoch; ``eval/metrics.json`` of the final epoch) and resumes
-training from its last checkpoint.
+Inception weights (unless evaluation is skipped), the training settings, and (when the search
+has to run) the search settings and budgets. Once the search is done the settings are
+recorded in ``pipeline.json``; a rerun with other settings is refused. A rerun skips every
+stage whose output is complete (``search.json`` present; training at its last epoch;
+``eval/metrics.json`` of the final epoch) and resumes training from its last checkpoint.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from autogas.arch_search import EvolutionSettings
 from autogas.atomic import write_text_atomic
 from autogas.errors import AutogasError
 from autogas.network_search import NetworkSearch, plan_network_search, summary_lines
-from autogas.scoring import proxy_name
+from autogas.scoring import ProxyScorer, proxy_name, resolve_proxy
 from autogas.train.data import UnpairedFolders, list_images
 from autogas.train.metrics import FeatureExtractor
 
@@ -99,21 +99,20 @@ class PipelineResult:
     curves: Path
 
 
-def _settings_record(settings: PipelineSettings, search: NetworkSearch) -> dict[str, Any]:
+def _settings_record(settings: PipelineSettings, proxy: ProxyScorer) -> dict[str, Any]:
     record = dataclasses.asdict(settings)
-    record["proxy"] = proxy_name(search.proxy)
+    record["proxy"] = proxy_name(proxy)
     record["data"] = str(Path(settings.data).resolve())
     for domain in "AB":
         record[f"images_{domain.lower()}"] = str(Path(settings.search_images(domain)).resolve())
     return json.loads(json.dumps(record))
 
 
-def _check_record(run_dir: Path, record: dict[str, Any]) -> None:
-    """Write the settings record of a new run; refuse a rerun with other settings."""
+def _check_record(run_dir: Path, record: dict[str, Any]) -> bool:
+    """Refuse a rerun with other settings than ``pipeline.json``'s; False if there is no record."""
     path = run_dir / SETTINGS_FILE
     if not path.exists():
-        write_text_atomic(path, json.dumps({"settings": record}, indent=2) + "\n")
-        return
+        return False
     try:
         recorded = json.loads(path.read_text())["settings"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -122,6 +121,23 @@ def _check_record(run_dir: Path, record: dict[str, Any]) -> None:
         if recorded.get(key) != record.get(key):
             raise AutogasError(f"{run_dir} was started with {key}={recorded.get(key)!r}, not {record.get(key)!r}; "
                                "rerun with the same settings to resume, or choose another output folder")
+    return True
+
+
+def _plan_search(settings: PipelineSettings, proxy: ProxyScorer, device: str) -> NetworkSearch:
+    """The search of ``settings``, every setting checked (budgets, images, both resolutions)."""
+    search = plan_network_search(
+        settings.space, proxy, budget_macs=settings.budget_macs, budget_params=settings.budget_params,
+        d_budget_macs=settings.d_budget_macs, d_budget_params=settings.d_budget_params,
+        cost_resolution=settings.cost_resolution,
+        settings=EvolutionSettings(population=settings.population, generations=settings.generations,
+                                   mutation_rate=settings.mutation_rate),
+        images_a=settings.search_images("A"), images_b=settings.search_images("B"), hidden=settings.hidden,
+        n_cells=settings.n_cells, config_set=settings.config_set, resolution=settings.search_resolution,
+        batch=settings.search_batch, seed=settings.seed, device=device)
+    for space in search.spaces.values():
+        space.check_resolution(settings.resolution)  # the searched networks must train at this size
+    return search
 
 
 def _train_config(settings: PipelineSettings, report: dict[str, Any] | None):
@@ -217,30 +233,23 @@ def run_pipeline(
             list_images(Path(settings.data) / f"test{domain}")
         if extractor is None:
             extractor = load_inception(inception_weights, device=resolve_device(device))
-    search = plan_network_search(
-        settings.space, settings.proxy, budget_macs=settings.budget_macs, budget_params=settings.budget_params,
-        d_budget_macs=settings.d_budget_macs, d_budget_params=settings.d_budget_params,
-        cost_resolution=settings.cost_resolution,
-        settings=EvolutionSettings(population=settings.population, generations=settings.generations,
-                                   mutation_rate=settings.mutation_rate),
-        images_a=settings.search_images("A"), images_b=settings.search_images("B"), hidden=settings.hidden,
-        n_cells=settings.n_cells, config_set=settings.config_set, resolution=settings.search_resolution,
-        batch=settings.search_batch, seed=settings.seed, device=device)
     _train_config(settings, None)  # checks the training settings before the search
-    for space in search.spaces.values():
-        space.check_resolution(settings.resolution)
-    record = _settings_record(settings, search)
-    _check_record(run_dir, record)
+    proxy = resolve_proxy(settings.proxy)
+    record = _settings_record(settings, proxy)
+    recorded = _check_record(run_dir, record)
 
     stages: dict[str, str] = {}
     report = _load_search(run_dir / SEARCH_FILE)
     if report is None:
+        search = _plan_search(settings, proxy, device)
         log(f"search: {settings.space} networks with proxy {record['proxy']}")
         report = search.run(progress=progress)
         write_text_atomic(run_dir / SEARCH_FILE, json.dumps(report, indent=2) + "\n")
         stages["search"] = "ran"
     else:
         stages["search"] = "skipped (complete)"
+    if not recorded:
+        write_text_atomic(run_dir / SETTINGS_FILE, json.dumps({"settings": record}, indent=2) + "\n")
     for line in summary_lines(report):
         log(f"search: {line}")
 
