@@ -230,7 +230,8 @@ def run_pipeline(
     UnpairedFolders.open(settings.data)
     if not skip_eval:
         for domain in "AB":
-            list_images(Path(settings.data) / f"test{domain}")
+            if len(list_images(Path(settings.data) / f"test{domain}")) < 2:
+                raise AutogasError(f"FID needs at least 2 images in {Path(settings.data) / f'test{domain}'}")
         if extractor is None:
             extractor = load_inception(inception_weights, device=resolve_device(device))
     _train_config(settings, None)  # checks the training settings before the search
