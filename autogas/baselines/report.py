@@ -143,8 +143,9 @@ def scatter_grid(values: pd.DataFrame, labels: pd.Series, path: str | Path,
         ranks = pd.Series(v[keep]).rank(pct=True).to_numpy()
         ax.scatter(ranks, labels.to_numpy()[keep], s=6, alpha=0.6)
         tau = taus.get(name)
-        ax.set_title(f"{name}  τ={_fmt(tau)}" if tau is not None else f"{name}  (invalid)",
-                     fontsize=9)
+        short = name if len(name) <= 32 else name[:31] + "…"
+        ax.set_title(f"{short}  τ={_fmt(tau)}" if tau is not None and not pd.isna(tau)
+                     else f"{short}  (invalid)", fontsize=9)
         ax.set_xlabel("proxy rank (fraction)", fontsize=8)
         ax.set_ylabel(label_name, fontsize=8)
         ax.tick_params(labelsize=7)
