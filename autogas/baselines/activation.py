@@ -78,7 +78,7 @@ def zen_network(model: nn.Module, seed: int) -> nn.Module:
     """Zen-NAS's re-initialised copy: conv/linear weights N(0, 1), biases 0, BatchNorm weight 1,
     bias 0 and fresh running statistics; train mode. The original model is untouched."""
     net = copy.deepcopy(model).train()
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=next(net.parameters(), torch.empty(0)).device).manual_seed(seed)
     with torch.no_grad():
         for module in net.modules():
             if isinstance(module, _INIT_TYPES):
@@ -121,4 +121,5 @@ def zen(probe) -> float:
     BatchNorm layers of log sqrt(mean running_var), x, eps ~ N(0, 1) of the probe's shape."""
     net = zen_network(probe.model, probe.seed)
     x, mixed = zen_inputs(tuple(probe.inputs.shape), probe.seed)
-    return zen_formula(net, x, mixed)
+    device = probe.inputs.device
+    return zen_formula(net, x.to(device), mixed.to(device))

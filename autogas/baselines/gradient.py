@@ -155,7 +155,8 @@ def synflow(probe) -> float:
     weights."""
     net = synflow_network(probe.model)
     weights = [m.weight for _, m in prunable_layers(net)]
-    ones = torch.ones((1,) + tuple(probe.inputs.shape[1:]), dtype=torch.float64)
+    ones = torch.ones((1,) + tuple(probe.inputs.shape[1:]), dtype=torch.float64,
+                      device=probe.inputs.device)
     with torch.enable_grad():
         grads = torch.autograd.grad(net(ones).sum(), weights, allow_unused=True)
     with torch.no_grad():

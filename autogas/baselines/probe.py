@@ -146,7 +146,7 @@ def run_shared_pass(model: nn.Module, inputs: torch.Tensor, stages: Iterable[str
 
     def keep_sample(_module, _inp, out):
         if isinstance(out, torch.Tensor) and out.dim() >= 3:
-            samples.append(out[0].detach().reshape(out.shape[1], -1).double().numpy())
+            samples.append(out[0].detach().reshape(out.shape[1], -1).double().cpu().numpy())
 
     def timed(stage, fn):
         start = time.perf_counter()
@@ -179,7 +179,7 @@ def run_shared_pass(model: nn.Module, inputs: torch.Tensor, stages: Iterable[str
             if want_jacobian:
                 (jac,) = timed("input_jacobian", lambda: torch.autograd.grad(
                     output.sum(), x, retain_graph=create))
-                jacobians.append(jac.reshape(jac.shape[0], -1).double().numpy())
+                jacobians.append(jac.reshape(jac.shape[0], -1).double().cpu().numpy())
         if want_grads:
             result.split_grads = split_grads
             result.grads = [sum(parts) for parts in zip(*split_grads)]
