@@ -13,6 +13,12 @@ The rule (shared by the TransNAS feature cache, the generator scorer and the Pyt
   coordinates are kept for every network whose layer has the same size. Binary codes, Gram
   and Hamming kernels computed on the subset are unbiased (scaled) estimates of the full ones.
   Exact per-layer statistics of the full tensor (mean, std, fraction > 0) are kept too.
+* Each layer belongs to a *part*, ``encoder`` or ``decoder``. A network with top-level
+  submodules named ``encoder`` and ``decoder`` (the TransNAS autoencoders) uses those names.
+  Any other network is split by its spatial trajectory: the decoder starts at the first layer
+  whose spatial size (H x W) exceeds the smallest size seen before it, i.e. where upsampling
+  begins; a network that never upsamples is all encoder. So proxies that read parts transfer
+  from the benchmark to CycleGAN-style generators.
 """
 from __future__ import annotations
 
@@ -69,9 +75,22 @@ def default_layer_filter(name: str, module: nn.Module) -> bool:
     return isinstance(module, ACTIVATION_TYPES)
 
 
-def _part_of(name: str) -> str:
+def _named_part(name: str) -> str:
     head = name.split(".", 1)[0]
     return head if head in ("encoder", "decoder") else ""
+
+
+def assign_parts(names: list[str], sizes: list[int]) -> list[str]:
+    """Encoder/decoder part of each layer (module names first, else the spatial rule above)."""
+    named = [_named_part(n) for n in names]
+    if any(named):
+        return named
+    parts, smallest, upsampled = [], None, False
+    for size in sizes:
+        upsampled = upsampled or (smallest is not None and size > smallest)
+        smallest = size if smallest is None else min(smallest, size)
+        parts.append("decoder" if upsampled else "encoder")
+    return parts
 
 
 def collect_features(
@@ -118,9 +137,12 @@ def reduce_records(
     dtype: np.dtype = np.float32,
 ) -> FeatureSet:
     """Flatten and subsample hooked tensors according to the module rule above."""
+    records = list(records)
+    parts = assign_parts([name for name, _ in records],
+                         [int(np.prod(t.shape[2:])) if t.dim() > 2 else 1 for _, t in records])
     features: list[np.ndarray] = []
     layers: list[LayerInfo] = []
-    for name, tensor in records:
+    for (name, tensor), part in zip(records, parts):
         t = tensor.float()
         batch = t.shape[0]
         flat = t.reshape(batch, -1)
@@ -130,7 +152,7 @@ def reduce_records(
         kept = flat if idx is None else flat[:, torch.from_numpy(idx)]
         features.append(kept.cpu().numpy().astype(dtype, copy=False))
         layers.append(LayerInfo(
-            name=name, part=_part_of(name), channels=channels, height=height, width=width,
+            name=name, part=part, channels=channels, height=height, width=width,
             dims=int(flat.shape[1]), mean=float(flat.mean()), std=float(flat.std()),
             frac_positive=float((flat > 0).float().mean()),
         ))

@@ -31,3 +31,17 @@ def test_subsample_is_deterministic_and_shared_across_nets():
     fs = collect_features(_net(), torch.randn(2, 3, 8, 8), max_dims=10, seed=3)
     assert [f.shape for f in fs.features] == [(2, 10), (2, 10)]
     assert fs.layers[0].dims == 144
+
+
+def test_parts_from_names_or_spatial_trajectory():
+    from autogas.features import assign_parts
+
+    assert assign_parts(["encoder.0", "encoder.1", "decoder.0"], [64, 16, 16]) == ["encoder", "encoder", "decoder"]
+    # no encoder/decoder names: the decoder starts where the spatial size first grows again
+    assert assign_parts(["0", "1", "2", "3", "4"], [64, 16, 16, 64, 16]) == [
+        "encoder", "encoder", "encoder", "decoder", "decoder"]
+    assert assign_parts(["a", "b"], [64, 16]) == ["encoder", "encoder"]
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
+                        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())
+    fs = collect_features(net, torch.randn(2, 3, 8, 8))
+    assert [l.part for l in fs.layers] == ["encoder", "decoder"]
