@@ -208,3 +208,35 @@ def test_score_cli(tmp_path, capsys):
     assert main(["score", "--proxy", "n_layers", "--bench", str(tmp_path / "no.h5")]) == 2
     assert main(["score", "--list-ops"]) == 0
     assert "slogdet(kernels) -> layerscores" in capsys.readouterr().out
+
+
+def test_score_cli_routes_baseline_names(tmp_path, capsys):
+    """``autogas score --proxy nwot`` uses the baseline's graph; gradient baselines are refused."""
+    import json as _json
+
+    import numpy as _np
+    import torch as _torch
+    from torch import nn as _nn
+
+    from autogas.cache import FeatureCacheWriter
+    from autogas.cli import main
+    from autogas.features import collect_features
+
+    settings = {"space": "macro", "task": "autoencoder", "seed": 0, "batch": 4, "resolution": 8,
+                "inputs": "noise", "max_dims": 16, "train_mode": True}
+    path = tmp_path / "c.h5"
+    writer = FeatureCacheWriter(path, settings, _np.zeros((4, 3, 8, 8), _np.float32))
+    x = _torch.randn(4, 3, 8, 8)
+    for i, width in enumerate((2, 3, 5, 8)):
+        _torch.manual_seed(i)
+        net = _nn.Sequential(_nn.Conv2d(3, width, 3), _nn.ReLU(), _nn.Conv2d(width, 4, 3), _nn.ReLU())
+        writer.add(f"64-{i + 1}1-basic", collect_features(net, x, max_dims=16),
+                   {"label": float(i), "params": 1.0, "flops": 1.0})
+    writer.close()
+    assert main(["score", "--proxy", "nwot", "--bench", str(path), "--json"]) == 0
+    by_name = _json.loads(capsys.readouterr().out)
+    assert main(["score", "--proxy", "logabsdet(ksum(hamming(above_zero(F))))", "--bench", str(path),
+                 "--json"]) == 0
+    assert _json.loads(capsys.readouterr().out) == by_name
+    assert main(["score", "--proxy", "synflow", "--bench", str(path)]) == 2
+    assert "autogas baselines" in capsys.readouterr().err

@@ -13,15 +13,30 @@ CHUNK_ARCHS = 64
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "score", help="score a proxy on a feature cache (Kendall/Spearman/Pearson with labels)")
-    p.add_argument("--proxy", help="proxy JSON file or proxy text, e.g. 'slogdet(ksum(gram(F)))'")
+    p.add_argument("--proxy", help="proxy JSON file, proxy text (e.g. 'slogdet(ksum(gram(F)))') or a "
+                                        "feature-based baseline name (nwot, gram_slogdet)")
     p.add_argument("--bench", help="feature cache (HDF5) built by 'autogas bench build'")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--list-ops", action="store_true", help="list the ops of the proxy language")
     p.set_defaults(func=run)
 
 
+def _graph(spec: str):
+    """The proxy graph of ``spec`` (text, JSON file, or a feature-based baseline name)."""
+    from autogas.proxy import load_proxy
+    from autogas.resolve import resolve_proxy
+
+    proxy = resolve_proxy(spec)
+    if getattr(proxy, "graph", None):
+        return load_proxy(proxy.graph)
+    if hasattr(proxy, "needs_grad"):
+        raise AutogasError(f"baseline '{proxy.name}' needs a pass over the networks, not the feature "
+                           f"cache; use: autogas baselines --bench H5 --proxies {proxy.name}")
+    return proxy
+
+
 def run(args) -> int:
-    from autogas.proxy import describe, evaluate_proxy, load_proxy, rank_scores
+    from autogas.proxy import describe, evaluate_proxy, rank_scores
 
     if args.list_ops:
         print(describe())
@@ -32,7 +47,7 @@ def run(args) -> int:
 
     from autogas.cache import FeatureCache
 
-    graph = load_proxy(args.proxy)
+    graph = _graph(args.proxy)
     cache = FeatureCache(args.bench)
     labels = cache.labels
     archs = [a for a, y in zip(cache.archs, labels) if np.isfinite(y)]
