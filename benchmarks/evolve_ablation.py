@@ -117,7 +117,8 @@ def main() -> None:
     ap.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     args = ap.parse_args()
     tasks = [(args.bench, c, s, args.generations) for s in args.seeds for c in args.configs]
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"),
+                             max_tasks_per_child=1) as pool:  # a fresh process per search
         runs = list(pool.map(run_one, *zip(*tasks)))
     for r in runs:
         print(f"{r['config']:<36} seed {r['seed']}: val {_fmt(r['val'])} test "

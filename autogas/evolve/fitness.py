@@ -58,7 +58,7 @@ class Fitness:
         return INVALID_FITNESS if self.kendall is None else self.kendall
 
 
-_EVALUATORS: dict[str, Evaluator] = {}
+_EVALUATOR: dict[str, Evaluator] = {}  # this process's evaluator, keyed by its split's token
 _LOCK = threading.Lock()
 
 
@@ -82,12 +82,17 @@ class SplitFitness:
         return hashlib.sha1(text.encode()).hexdigest()
 
     def evaluator(self) -> Evaluator:
-        """This process's evaluator of the split (built on first use)."""
-        evaluator = _EVALUATORS.get(self.token)
+        """This process's evaluator of the split (built on first use).
+
+        A process keeps one evaluator: a fitness of another split replaces it, so a long-lived
+        worker running several searches holds one split's features and memo at a time.
+        """
+        evaluator = _EVALUATOR.get(self.token)
         if evaluator is None:
+            _EVALUATOR.clear()
             feature_sets = FeatureCache(self.bench).load(self.archs)
             evaluator = Evaluator(Population(feature_sets), cache_bytes=self.cache_bytes)
-            _EVALUATORS[self.token] = evaluator
+            _EVALUATOR[self.token] = evaluator
         return evaluator
 
     def __call__(self, texts: Sequence[str]) -> list[Fitness]:
