@@ -55,6 +55,7 @@ def main() -> None:
                         help="proxy graph (text/JSON) to rank beside the baselines; repeatable")
     parser.add_argument("--limit", type=int, default=None, help="first N labelled archs only")
     parser.add_argument("--net-batch", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=1, help="processes for the network pass")
     args = parser.parse_args()
 
     source = Path(args.cache)
@@ -65,7 +66,8 @@ def main() -> None:
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
 
     start = time.perf_counter()
-    result = compute_on_cache(cache_path, names, archs=archs, net_batch=args.net_batch)
+    result = compute_on_cache(cache_path, names, archs=archs, net_batch=args.net_batch,
+                              workers=args.workers)
     wall = time.perf_counter() - start
     values, seconds, passes = result.values, result.seconds, dict(result.passes)
     extras = {}

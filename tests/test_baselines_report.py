@@ -120,3 +120,25 @@ def test_cli_errors(tiny_cache, capsys):
     assert main(["baselines", "--list"]) == 0
     listing = capsys.readouterr().out
     assert "synflow" in listing and "deviation" in listing
+
+
+def test_worker_processes_give_the_serial_values(tiny_cache, tmp_path):
+    import shutil
+
+    from autogas.baselines.runner import compute_on_cache
+
+    serial, parallel = tmp_path / "serial.h5", tmp_path / "parallel.h5"
+    shutil.copyfile(tiny_cache, serial)
+    shutil.copyfile(tiny_cache, parallel)
+    names = ["plain", "grad_norm"]  # not stored in the shared tiny cache by other tests
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the workers' setting: same float summation order
+    try:
+        one = compute_on_cache(serial, names, net_batch=2, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    two = compute_on_cache(parallel, names, net_batch=2, progress=False, workers=2)
+    assert one.computed == two.computed == {"plain": 4, "grad_norm": 4}
+    np.testing.assert_allclose(two.values.to_numpy(), one.values.to_numpy(), rtol=1e-5)

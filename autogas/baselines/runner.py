@@ -16,9 +16,11 @@ are journaled to ``<cache>.baselines.json`` (written atomically), so a killed ru
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import json
+import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -147,15 +149,18 @@ def compute_on_cache(
     net_batch: int | None = None,
     progress: bool = True,
     flush_seconds: float = 120.0,
+    workers: int = 1,
 ) -> CacheBaselines:
     """Values of baselines ``names`` on ``archs`` (default: the labelled archs) of a cache.
 
     ``net_batch``: the network pass uses the first ``net_batch`` images of the cached batch
     (default: all of them). Stored network values of another ``net_batch`` are recomputed.
+    ``workers`` > 1 spreads the network pass over that many processes, one torch thread each
+    (every arch is rebuilt from its own seed, so values equal a one-thread serial run; other
+    thread counts change float summation order, which ill-conditioned networks amplify).
     """
-    from autogas.bench import init_seed
-    from autogas.transnas.network import build_network
-
+    if workers < 1:
+        raise AutogasError(f"workers must be >= 1, got {workers}")
     path = Path(path)
     cache = FeatureCache(path)
     names = list(dict.fromkeys(names))
@@ -193,24 +198,20 @@ def compute_on_cache(
         new: dict[str, dict[str, tuple[float, float, str]]] = {
             n: {a: tuple(v) for a, v in journal.get(n, {}).items()} for n in network_names}
         kinds = sorted({passes[n] for n in network_names})
-        bar = tqdm(todo, desc=f"second pass: rebuilding networks ({', '.join(kinds)})",
-                   unit="arch", disable=not progress)
+        bar = (lambda it: tqdm(it, total=len(todo), unit="arch", disable=not progress,
+                               desc=f"second pass: rebuilding networks ({', '.join(kinds)})"))
         last_flush = time.monotonic()
-        for arch in bar:
-            start = time.perf_counter()
-            model = build_network(arch, seed=init_seed(seed, arch))
-            model.train(train_mode)
-            build_times.append(time.perf_counter() - start)
-            arch_names = [n for n in network_names if arch in wanted[n]]
-            for name, result in score_network(model, inputs, arch_names, seed=seed).items():
-                row = (result.value, result.seconds, result.error or "")
-                new[name][arch] = row
-                rows.setdefault(name, {})[arch] = row
-            del model
-            gc.collect()
-            if time.monotonic() - last_flush > flush_seconds:
-                _write_journal(path, new, net_batch)
-                last_flush = time.monotonic()
+        tasks = [(arch, [n for n in network_names if arch in wanted[n]], seed, train_mode, inputs)
+                 for arch in todo]
+        with _task_map(workers) as mapper:
+            for arch, build_seconds, arch_rows in bar(mapper(_network_values, tasks)):
+                build_times.append(build_seconds)
+                for name, row in arch_rows.items():
+                    new[name][arch] = row
+                    rows.setdefault(name, {})[arch] = row
+                if time.monotonic() - last_flush > flush_seconds:
+                    _write_journal(path, new, net_batch)
+                    last_flush = time.monotonic()
         _write_journal(path, new, net_batch)
         for name in network_names:
             _store(path, name, rows[name], net_batch)
@@ -224,6 +225,38 @@ def compute_on_cache(
         values=pd.DataFrame(frame, index=index), seconds=pd.DataFrame(secs, index=index),
         errors=errors, passes=passes, computed=computed,
         build_seconds=float(np.mean(build_times)) if build_times else None, net_batch=net_batch)
+
+
+def _network_values(task: tuple) -> tuple[str, float, dict[str, tuple[float, float, str]]]:
+    """Rebuild one arch as the cache built it and score it: ``(arch, build seconds, rows)``."""
+    from autogas.bench import init_seed
+    from autogas.transnas.network import build_network
+
+    arch, names, seed, train_mode, inputs = task
+    start = time.perf_counter()
+    model = build_network(arch, seed=init_seed(seed, arch))
+    model.train(train_mode)
+    build_seconds = time.perf_counter() - start
+    rows = {name: (result.value, result.seconds, result.error or "")
+            for name, result in score_network(model, inputs, names, seed=seed).items()}
+    del model
+    gc.collect()
+    return arch, build_seconds, rows
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@contextlib.contextmanager
+def _task_map(workers: int):
+    """An ordered lazy ``map``: in this process, or over ``workers`` spawned processes."""
+    if workers == 1:
+        yield map
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=_one_thread) as pool:
+        yield lambda fn, tasks: pool.imap(fn, tasks, chunksize=1)
 
 
 def check_names(names: Sequence[str]) -> list[str]:

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--net-batch", type=int, default=None,
                    help="images of the cached batch the network (gradient) pass uses, the first "
                         "N (default: all); a speed/fidelity knob, recorded with the values")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes for the network pass, one torch thread each (default 1)")
     p.add_argument("--out", help="report folder: baselines.md, baselines.json, baselines.png")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--list", action="store_true", help="list the baselines and their definitions")
@@ -99,7 +101,7 @@ def run(args) -> int:
     if int(labels.notna().sum()) < 3:
         raise AutogasError(f"{args.bench} has {int(labels.notna().sum())} labelled "
                            "architectures; need at least 3")
-    result = compute_on_cache(args.bench, names, net_batch=args.net_batch)
+    result = compute_on_cache(args.bench, names, net_batch=args.net_batch, workers=args.workers)
     values, seconds, passes = result.values, result.seconds, dict(result.passes)
     for graph in graphs:
         extra, per_arch = graph_values(cache, graph, list(values.index))
