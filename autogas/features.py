@@ -129,6 +129,20 @@ def collect_features(
     return reduce_records(records, max_dims=max_dims, seed=seed, dtype=dtype)
 
 
+def tensor_statistics(t: torch.Tensor) -> tuple[float, float, float]:
+    """Mean, standard deviation (n - 1) and fraction of positive entries of all of ``t``.
+
+    One sum, one BLAS dot product and one count: several times faster on large activations
+    than ``t.std()`` plus a float mask, which matters inside the scorer's hot loop.
+    """
+    v = t.reshape(-1)
+    n = v.numel()
+    mean = float(v.sum()) / n
+    sum_sq = float(torch.dot(v, v))
+    var = max(sum_sq - n * mean * mean, 0.0) / max(n - 1, 1)
+    return mean, var ** 0.5, int(torch.count_nonzero(v > 0)) / n
+
+
 def reduce_records(
     records: Iterable[tuple[str, torch.Tensor]],
     *,
@@ -151,9 +165,9 @@ def reduce_records(
         idx = keep_indices(flat.shape[1], max_dims, seed)
         kept = flat if idx is None else flat[:, torch.from_numpy(idx)]
         features.append(kept.cpu().numpy().astype(dtype, copy=False))
+        mean, std, frac_positive = tensor_statistics(flat)
         layers.append(LayerInfo(
             name=name, part=part, channels=channels, height=height, width=width,
-            dims=int(flat.shape[1]), mean=float(flat.mean()), std=float(flat.std()),
-            frac_positive=float((flat > 0).float().mean()),
+            dims=int(flat.shape[1]), mean=mean, std=std, frac_positive=frac_positive,
         ))
     return FeatureSet(features=features, layers=layers)

@@ -45,3 +45,13 @@ def test_parts_from_names_or_spatial_trajectory():
                         nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())
     fs = collect_features(net, torch.randn(2, 3, 8, 8))
     assert [l.part for l in fs.layers] == ["encoder", "decoder"]
+
+
+def test_tensor_statistics_match_numpy():
+    from autogas.features import tensor_statistics
+
+    x = torch.randn(4, 3, 5, 5) * 2 + 0.7
+    mean, std, frac = tensor_statistics(x)
+    ref = x.double().numpy()
+    assert np.isclose(mean, ref.mean(), rtol=1e-5) and np.isclose(std, ref.std(ddof=1), rtol=1e-5)
+    assert frac == (ref > 0).mean()
