@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_unpaired_dataset
 import torch
 from PIL import Image
 
@@ -25,27 +26,14 @@ PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest (and identically) on one thread while other work shares the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     """Four 64x64 images per folder: reddish domain A, bluish domain B."""
-    root = tmp_path_factory.mktemp("tiny_unpaired")
-    rng = np.random.default_rng(0)
-    for split, tint in (("trainA", (200, 60, 60)), ("trainB", (60, 60, 200)),
-                        ("testA", (200, 60, 60)), ("testB", (60, 60, 200))):
-        (root / split).mkdir()
-        for i in range(4):
-            noise = rng.integers(0, 50, (64, 64, 3))
-            Image.fromarray((np.array(tint) + noise).clip(0, 255).astype(np.uint8)).save(root / split / f"{i}.png")
-    return root
+    return make_unpaired_dataset(tmp_path_factory.mktemp("tiny_unpaired"),
+                                 {"trainA": 4, "trainB": 4, "testA": 4, "testB": 4}, size=64)
 
 
 def colour_stats(batch: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_unpaired_dataset
 import torch
 from PIL import Image
 
@@ -19,26 +20,13 @@ from autogas.train.trainer import CycleGanTrainer, TrainConfig, lr_factor, read_
 TINY = dict(hidden=8, ndf=8, resolution=64, samples=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest (and identically) on one thread while other work shares the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("horse2zebra")
-    rng = np.random.default_rng(0)
-    for split, count, tint in (("trainA", 3, (200, 60, 60)), ("trainB", 4, (60, 60, 200)),
-                               ("testA", 3, (200, 60, 60)), ("testB", 2, (60, 60, 200))):
-        (root / split).mkdir()
-        for i in range(count):
-            noise = rng.integers(0, 50, (72, 72, 3))
-            Image.fromarray((np.array(tint) + noise).clip(0, 255).astype(np.uint8)).save(root / split / f"{i}.png")
-    return root
+    return make_unpaired_dataset(tmp_path_factory.mktemp("horse2zebra"),
+                                 {"trainA": 3, "trainB": 4, "testA": 3, "testB": 2}, size=72)
 
 
 def test_weights_lr_schedule_and_pool():
