@@ -55,3 +55,6 @@ def test_tensor_statistics_match_numpy():
     ref = x.double().numpy()
     assert np.isclose(mean, ref.mean(), rtol=1e-5) and np.isclose(std, ref.std(ddof=1), rtol=1e-5)
     assert frac == (ref > 0).mean()
+    shifted = torch.randn(1000) * 1e-3 + 100.0  # |mean| >> std: no cancellation
+    _, std, frac = tensor_statistics(shifted)
+    assert np.isclose(std, shifted.double().numpy().std(ddof=1), rtol=1e-3) and frac == 1.0
