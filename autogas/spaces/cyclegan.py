@@ -50,7 +50,7 @@ Choices the paper leaves open, and what autogas does (documented design decision
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from torch import nn
 
@@ -97,14 +97,24 @@ def decoding_op(name: str, c_in: int, c_out: int) -> nn.Module:
 _OP_BUILDERS = {"encoding": encoding_op, "residual": residual_op, "decoding": decoding_op}
 
 
+def build_op(cell_type: str, name: str, c_in: int, c_out: int) -> nn.Module:
+    """Op ``name`` of the ``cell_type`` table (``OP_TABLES``) mapping ``c_in`` to ``c_out`` channels."""
+    return _OP_BUILDERS[cell_type](name, c_in, c_out)
+
+
 class Cell(nn.Module):
     """Two ops in sequence, each followed by InstanceNorm and an activation module;
-    residual cells add the input before the second activation."""
+    residual cells add the input before the second activation.
 
-    def __init__(self, cell_type: str, ops: Sequence[str], widths: Sequence[int],
-                 activation: type[nn.Module] | None = None) -> None:
+    ``make_op(op, c_in, c_out)`` builds each op from its entry of ``ops`` (default: the op
+    of that name in the cell type's table; the supernet passes a builder of mixed ops).
+    """
+
+    def __init__(self, cell_type: str, ops: Sequence[Any], widths: Sequence[int],
+                 activation: type[nn.Module] | None = None,
+                 make_op: Callable[[Any, int, int], nn.Module] | None = None) -> None:
         super().__init__()
-        make_op = _OP_BUILDERS[cell_type]
+        make_op = make_op or _OP_BUILDERS[cell_type]
         act = activation or nn.ReLU
         self.residual = cell_type == "residual"
         self.op1 = make_op(ops[0], widths[0], widths[1])
@@ -226,18 +236,31 @@ class CycleGanSpace(SearchSpace):
 
     # --- networks ------------------------------------------------------------------
     def _construct(self, arch: Arch, hidden: int | None) -> nn.Module:
-        h = self.hidden if hidden is None else self._check_hidden(hidden)
         ops = self.cell_ops(arch)
+        return self.layout(hidden, lambda index, cell_type, widths, activation: Cell(
+            cell_type, ops[index], widths, activation))
+
+    def layout(self, hidden: int | None, make_cell: Callable[[int, str, tuple[int, int, int], Any], nn.Module]
+               ) -> nn.Sequential:
+        """The network skeleton at width ``hidden`` (default: the space's H), see the module doc.
+
+        ``make_cell(index, cell_type, widths, activation)`` builds cell ``index`` (0-based, of
+        type ``self.cell_types[index]``) with channel widths ``(in, middle, out)`` and the
+        activation module class (``None``: ReLU). Discrete networks make :class:`Cell` of the
+        architecture's ops; :mod:`autogas.supernet` makes cells of mixed ops.
+        """
+        h = self.hidden if hidden is None else self._check_hidden(hidden)
         if self.part == "discriminator":
             return nn.Sequential(
-                Cell("encoding", ops[0], (3, h // 4, h // 2), _leaky_relu),
-                Cell("encoding", ops[1], (h // 2, h, 2 * h), _leaky_relu),
+                make_cell(0, "encoding", (3, h // 4, h // 2), _leaky_relu),
+                make_cell(1, "encoding", (h // 2, h, 2 * h), _leaky_relu),
                 nn.Conv2d(2 * h, 1, 4, stride=1, padding=1),
             )
         q = h // 4
+        last = self.n_cells - 1
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, q, 7), nn.InstanceNorm2d(q), nn.ReLU()]
-        layers.append(Cell("encoding", ops[0], (q, h // 2, h)))
-        layers.extend(Cell("residual", cell, (h, h, h)) for cell in ops[1:-1])
-        layers.append(Cell("decoding", ops[-1], (h, h // 2, q)))
+        layers.append(make_cell(0, "encoding", (q, h // 2, h), None))
+        layers.extend(make_cell(i, "residual", (h, h, h), None) for i in range(1, last))
+        layers.append(make_cell(last, "decoding", (h, h // 2, q), None))
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(q, 3, 7), nn.Tanh()]
         return nn.Sequential(*layers)
