@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from autogas.errors import AutogasError
+from autogas.torchfile import load_torch_file
 
 FeatureExtractor = Callable[[torch.Tensor], torch.Tensor]
 INCEPTION_ENV = "AUTOGAS_INCEPTION_WEIGHTS"
@@ -262,10 +263,10 @@ class InceptionV3Features(nn.Module):
     def from_file(cls, path: str | Path) -> "InceptionV3Features":
         """The network with the state dict saved at ``path``; :class:`AutogasError` naming the file."""
         model = cls()
+        state = load_torch_file(path, what=f"Inception-v3 FID weight file ({INCEPTION_FILE})")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
             result = model.load_state_dict(state, strict=False)
-        except (OSError, RuntimeError, EOFError, TypeError, AttributeError, ValueError) as err:
+        except (RuntimeError, TypeError, AttributeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise AutogasError(f"{path} is not an Inception-v3 FID weight file ({INCEPTION_FILE}): "
                                f"{first}") from None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from autogas.errors import AutogasError
+from autogas.torchfile import load_torch_file
 from autogas.transnas.archs import SPACES, check_space, infer_space_of_keys, naslib_to_arch, parse_arch
 
 COUNT_FIELDS = ("params", "flops")
@@ -52,6 +52,8 @@ def load_labels(path: str | Path, task: str = "autoencoder", space: str | None =
     path = Path(path)
     if space is not None:
         check_space(space)
+    if path.is_dir():
+        raise AutogasError(f"label file {path} is a directory; give the json or .pth file itself")
     if not path.is_file():
         raise AutogasError(f"label file not found: {path}")
     if _is_torch_file(path):
@@ -133,22 +135,6 @@ def _frame(rows: dict[str, dict]) -> pd.DataFrame:
 
 # --- official TransNAS-Bench-101 API .pth ------------------------------------------------------
 
-def _torch_load(path: Path) -> object:
-    """Load with ``weights_only=True``; the full unpickler only if the file needs it."""
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass  # the file holds objects beyond plain containers/tensors: retry with the full unpickler
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise AutogasError(f"{path} is not a readable torch file ({err})") from None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad input file
-        raise AutogasError(f"{path} is not a readable torch file ({type(err).__name__}: {err})") from None
-
-
 def _final_value(values: object) -> float:
     if isinstance(values, (list, tuple, np.ndarray)):
         return float(values[-1]) if len(values) else math.nan
@@ -156,7 +142,7 @@ def _final_value(values: object) -> float:
 
 
 def _read_api_file(path: Path, task: str, space: str | None) -> pd.DataFrame:
-    database = _torch_load(path)
+    database = load_torch_file(path, what="TransNAS-Bench-101 API file", allow_numpy=True)
     if not isinstance(database, dict) or not isinstance(database.get("data"), dict):
         raise AutogasError(f"{path}: not a TransNAS-Bench-101 API file (no 'data' dict)")
     if task not in API_VALID_METRIC:
