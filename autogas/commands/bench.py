@@ -7,8 +7,9 @@ import os
 
 import numpy as np
 
+from autogas.commands.bench_train import add_train_parser
 from autogas.errors import AutogasError
-from autogas.features import DEFAULT_MAX_DIMS
+from autogas.measure.features import DEFAULT_MAX_DIMS
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     info.add_argument("file")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=run_info)
+
+    add_train_parser(sub)
 
 
 def _add_labels_args(p: argparse.ArgumentParser) -> None:
@@ -69,7 +72,7 @@ def run_verify(args) -> int:
 
 
 def run_build(args) -> int:
-    from autogas.bench import CacheSettings, build_cache
+    from autogas.transnas.build import CacheSettings, build_cache
 
     if args.limit is not None and args.limit < 1:
         raise AutogasError("--limit must be at least 1")

@@ -1,0 +1,33 @@
+"""How good the labels of a ground-truth cache are: the noise ceiling and the label spread.
+
+The *noise ceiling* is Kendall's tau (and Spearman's rho) between the labels of training seed 0
+and seed 1 (attrs ``label_seed0``, ``label_seed1``) over the architectures with both finite. A
+proxy can hardly rank the labels better than one training run ranks another, so it is the
+ceiling against which a proxy's tau should be read. The *spread* is the standard deviation,
+minimum and maximum of the labels (the seed mean).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def label_quality(table: pd.DataFrame) -> dict[str, float | int | None]:
+    """Noise ceiling and spread of the ``label`` / ``label_seed<k>`` columns of a cache table."""
+    out: dict[str, float | int | None] = {"noise_tau": None, "noise_spearman": None, "noise_n": 0}
+    labels = table["label"].to_numpy(dtype=float) if "label" in table else np.array([])
+    finite = labels[np.isfinite(labels)]
+    out.update(label_n=int(finite.size),
+               label_std=float(np.std(finite)) if finite.size else None,
+               label_min=float(np.min(finite)) if finite.size else None,
+               label_max=float(np.max(finite)) if finite.size else None)
+    if {"label_seed0", "label_seed1"} <= set(table.columns):
+        y0 = table["label_seed0"].to_numpy(dtype=float)
+        y1 = table["label_seed1"].to_numpy(dtype=float)
+        ok = np.isfinite(y0) & np.isfinite(y1)
+        out["noise_n"] = int(ok.sum())
+        if ok.sum() >= 3:
+            out["noise_tau"] = float(stats.kendalltau(y0[ok], y1[ok])[0])
+            out["noise_spearman"] = float(stats.spearmanr(y0[ok], y1[ok])[0])
+    return out
