@@ -26,7 +26,7 @@ from autogas.baselines import list_baselines
 from autogas.baselines.report import build_table, table_records, write_report
 from autogas.baselines.runner import FEATURE_PASS, SCORE_PREFIX, compute_on_cache, graph_values
 from autogas.cache import FeatureCache
-from autogas.resolve import resolve_proxy
+from autogas.score.resolve import resolve_proxy
 from autogas.transnas.labels import load_labels
 
 PAPER_PROXY = "square(slogdet(ksum(gram(above_mean(swish(F))))))"

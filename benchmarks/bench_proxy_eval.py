@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from autogas.features import FeatureSet, LayerInfo
+from autogas.measure.features import FeatureSet, LayerInfo
 from autogas.proxy import Evaluator, Population, ProxyGraph, signatures
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from _common import MACRO_LABELS, REPO, write_result
 
-from autogas.bench import CacheSettings, build_cache
+from autogas.transnas.build import CacheSettings, build_cache
 from autogas.cache import FeatureCache
 from autogas.proxy import ProxyGraph, evaluate_proxy, rank_scores
 from autogas.transnas.labels import load_labels

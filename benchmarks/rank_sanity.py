@@ -27,10 +27,10 @@ import scipy.stats
 from _common import RESULTS, REPO, write_result
 from tqdm import tqdm
 
-from autogas.arch_search import format_count, sample_distinct
+from autogas.search.budget import format_count, sample_distinct
 from autogas.atomic import write_text_atomic
-from autogas.inputs import input_batch
-from autogas.scoring import GeneratorScorer, open_space
+from autogas.measure.inputs import input_batch
+from autogas.search.scorer import GeneratorScorer, open_space
 from autogas.spaces.cyclegan import OP_TABLES
 
 PUBLISHED = {"16_16_32_16_32_32_16_16": "GAN Compression (horse2zebra)",
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--name", default="rank_sanity", help="result file name")
     args = parser.parse_args()
     inputs = input_batch("images", args.batch, args.resolution, args.seed)
-    from autogas.scoring import proxy_name, resolve_proxy
+    from autogas.search.scorer import proxy_name, resolve_proxy
 
     settings = {k: getattr(args, k) for k in ("samples", "gc_samples", "resolution", "batch", "hidden",
                                               "n_cells", "seed", "device", "proxy")}

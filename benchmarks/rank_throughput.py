@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from _common import REPO, write_result
 
-from autogas.inputs import input_batch
-from autogas.scoring import GeneratorScorer, open_space
+from autogas.measure.inputs import input_batch
+from autogas.search.scorer import GeneratorScorer, open_space
 
 
 def _sync(device: torch.device) -> None:

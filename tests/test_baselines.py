@@ -12,7 +12,7 @@ from torch import nn
 from autogas.baselines import get_baseline, list_baselines, register_baseline, score_network
 from autogas.baselines.activation import zen_inputs, zen_network
 from autogas.errors import AutogasError
-from autogas.resolve import resolve_proxy
+from autogas.score.resolve import resolve_proxy
 
 B, D, H = 4, 5, 3  # batch (two halves of 2), input width, hidden width
 

@@ -55,7 +55,7 @@ def _start(labels, out, limit):
 def _wait_for_journal(proc, out, n, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if journal_dir(out).exists() and len(list(journal_dir(out).glob("*.h5"))) >= n:
+        if out.exists() and len(FeatureCache(out).archs) >= n:  # archs are stored in place
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)

@@ -13,12 +13,12 @@ from autogas.cache import FeatureCache, FeatureCacheWriter
 from autogas.cli import main
 from autogas.errors import AutogasError
 from autogas.evolve import (
-    EvolutionSettings, Language, SerialMap, SplitFitness, crossover, evolve, mutate, partition,
-    random_tree, select_topk, split_archs,
+    EvolutionSettings, Language, SearchFitness, SerialMap, crossover, evolve, mutate, partition,
+    plan_benches, random_tree, select_topk, split_archs,
 )
 from autogas.evolve.fitness import Fitness
 from autogas.evolve.variation import node_depths
-from autogas.features import FeatureSet, LayerInfo
+from autogas.measure.features import FeatureSet, LayerInfo
 from autogas.proxy import ProxyGraph, evaluate_proxy
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
@@ -124,7 +124,7 @@ def test_split_is_seeded_disjoint_and_complete(bench):
 def test_fitness_is_kendall_on_the_split_and_invalid_candidates_do_not_raise(bench):
     cache = FeatureCache(bench)
     val, _ = split_archs(cache, 6, seed=0)
-    fitness = SplitFitness.of(cache, val)
+    fitness = SearchFitness.of(plan_benches([bench], (6,), 50, seed=0), allow_shape_only=True)
     texts = [PAPER, "log(neg(trace(ksum(gram(F)))))", "gram(F", "n_layers"]
     results = fitness(texts)
     labels = cache.table.loc[val, "label"].to_numpy()
@@ -132,8 +132,9 @@ def test_fitness_is_kendall_on_the_split_and_invalid_candidates_do_not_raise(ben
     assert results[0].kendall == pytest.approx(scipy.stats.kendalltau(values, labels).statistic)
     assert results[1].kendall is None and "NaN" in results[1].reason
     assert results[2].kendall is None and "malformed" in results[2].reason
-    assert results[3].kendall is not None
+    assert results[3].kendall is not None  # shape-only proxies are allowed here
     assert results[1].value < -1
+    assert results[0].parts[0].kendall == results[0].kendall and results[0].parts[0].n == 6
 
 
 def test_partition_keeps_shared_kernel_sets_together():

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autogas.features import collect_features, keep_indices
+from autogas.measure.features import collect_features, keep_indices
 
 
 def _net():
@@ -34,7 +34,7 @@ def test_subsample_is_deterministic_and_shared_across_nets():
 
 
 def test_parts_from_names_or_spatial_trajectory():
-    from autogas.features import assign_parts
+    from autogas.measure.features import assign_parts
 
     assert assign_parts(["encoder.0", "encoder.1", "decoder.0"], [64, 16, 16]) == ["encoder", "encoder", "decoder"]
     # no encoder/decoder names: the decoder starts where the spatial size first grows again
@@ -48,7 +48,7 @@ def test_parts_from_names_or_spatial_trajectory():
 
 
 def test_tensor_statistics_match_numpy():
-    from autogas.features import tensor_statistics
+    from autogas.measure.features import tensor_statistics
 
     x = torch.randn(4, 3, 5, 5) * 2 + 0.7
     mean, std, frac = tensor_statistics(x)

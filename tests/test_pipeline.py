@@ -9,15 +9,15 @@ from conftest import make_unpaired_dataset
 import torch
 from PIL import Image
 
-from autogas.bench import init_seed
+from autogas.measure.seeds import init_seed
 from autogas.cli import main
 from autogas.errors import AutogasError
-from autogas.features import collect_features
-from autogas.inputs import input_batch
-from autogas.pipeline import PipelineSettings, run_pipeline
+from autogas.measure.features import collect_features
+from autogas.measure.inputs import input_batch
+from autogas.pipeline.run import PipelineSettings, run_pipeline
 from autogas.proxy import ProxyGraph, evaluate_proxy
-from autogas.report import epoch_means
-from autogas.scoring import open_space
+from autogas.pipeline.report import epoch_means
+from autogas.search.scorer import open_space
 from autogas.train.data import read_rgb
 from autogas.train.metrics import INCEPTION_ENV, fid_from_features
 from autogas.train.trainer import CycleGanTrainer, read_loss_log

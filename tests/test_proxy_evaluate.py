@@ -9,7 +9,7 @@ from torch import nn
 
 from autogas.cli import main
 from autogas.errors import AutogasError
-from autogas.features import FeatureSet, LayerInfo, collect_features
+from autogas.measure.features import FeatureSet, LayerInfo, collect_features
 from autogas.proxy import (Evaluator, Population, ProxyGraph, evaluate_proxy, rank_scores,
                            register_op, score_module, score_modules)
 
@@ -220,7 +220,7 @@ def test_score_cli_routes_baseline_names(tmp_path, capsys):
 
     from autogas.cache import FeatureCacheWriter
     from autogas.cli import main
-    from autogas.features import collect_features
+    from autogas.measure.features import collect_features
 
     settings = {"space": "macro", "task": "autoencoder", "seed": 0, "batch": 4, "resolution": 8,
                 "inputs": "noise", "max_dims": 16, "train_mode": True}

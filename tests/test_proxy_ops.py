@@ -5,7 +5,7 @@ import scipy.special
 import scipy.stats
 import torch
 
-from autogas.features import FeatureSet, LayerInfo
+from autogas.measure.features import FeatureSet, LayerInfo
 from autogas.proxy import Population, signatures
 from autogas.proxy import ops as P
 

@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from autogas.bench import init_seed
+from autogas.measure.seeds import init_seed
 from autogas.cli import main
-from autogas.features import collect_features
-from autogas.inputs import input_batch
+from autogas.measure.features import collect_features
+from autogas.measure.inputs import input_batch
 from autogas.proxy import ProxyGraph, evaluate_proxy
-from autogas.scoring import open_space
+from autogas.search.scorer import open_space
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
 POPULATION_PROXY = "rank_add(slogdet(ksum(gram(F))), slogdet(ksum(hamming(above_zero(F)))))"

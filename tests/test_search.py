@@ -5,15 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from autogas.arch_search import (
-    Budget, BudgetedSpace, Candidate, EvolutionSettings, evolve, fitness_key, sample_distinct,
-)
-from autogas.bench import init_seed
+from autogas.search.budget import Budget, BudgetedSpace, sample_distinct
+from autogas.search.genetic import ArchSearchSettings, Candidate, evolve_archs, fitness_key
+from autogas.measure.seeds import init_seed
 from autogas.cli import main
 from autogas.errors import AutogasError
-from autogas.features import collect_features
+from autogas.measure.features import collect_features
 from autogas.proxy import ProxyGraph, evaluate_proxy
-from autogas.scoring import domain_batches, open_space
+from autogas.search.scorer import domain_batches, open_space
 from autogas.spaces import ArchCost
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
@@ -58,14 +57,14 @@ def test_fitness_order_puts_nan_last():
     assert [c.arch for c in sorted(cands, key=fitness_key)] == [(3,), (0,), (1,), (2,)]
 
 
-def _synthetic_search(budgeted, seed, settings=EvolutionSettings(population=6, generations=3)):
+def _synthetic_search(budgeted, seed, settings=ArchSearchSettings(population=6, generations=3)):
     seen = []
 
     def fitness(arch):  # the highest op indices win: mostly the big kernels, against the budget
         seen.append(arch)
         return float(sum(arch))
 
-    return evolve(budgeted, fitness, settings, seed, progress=False), seen
+    return evolve_archs(budgeted, fitness, settings, seed, progress=False), seen
 
 
 def test_evolve_respects_budget_is_elitist_and_deterministic():
@@ -171,7 +170,7 @@ def test_search_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
 def test_budget_admitting_fewer_archs_than_the_population():
     disc = open_space("cyclegan", part="discriminator", hidden=8)
     budgeted = BudgetedSpace(disc, Budget(max_params=disc.cost((0, 0, 0, 0)).params))
-    settings = EvolutionSettings(population=20, generations=2, max_redraws=3)
+    settings = ArchSearchSettings(population=20, generations=2, max_redraws=3)
     result, seen = _synthetic_search(budgeted, 0, settings)
     pools = {(a, b, c, d) for a in (0, 1) for b in (0, 1) for c in (0, 1) for d in (0, 1)}
     assert set(seen) <= pools  # only the 16 all-pooling discriminators fit

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from autogas.errors import AutogasError
-from autogas.features import collect_features
+from autogas.measure.features import collect_features
 from autogas.spaces import CycleGanSpace
 from autogas.spaces.cyclegan import DECODING_OPS, ENCODING_OPS, RESIDUAL_OPS, Cell
 from autogas.spaces.gan_compression import cyclegan_resnet_generator

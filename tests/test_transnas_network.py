@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from autogas.features import collect_features
+from autogas.measure.features import collect_features
 from autogas.transnas.archs import CELL_EDGES, MACRO, naslib_to_arch, parse_arch
 from autogas.transnas.counting import count_flops, count_params, model_counts, verify_counts
 from autogas.transnas.network import build_network

@@ -1,7 +1,7 @@
 """Activation baselines: statistics of one forward pass (no gradients).
 
 ``nwot`` and ``gram_slogdet`` are proxy-language graphs over the hooked features of
-:mod:`autogas.features` (inputs of activation modules): on a module they are evaluated on the
+:mod:`autogas.measure.features` (inputs of activation modules): on a module they are evaluated on the
 full, unsubsampled features; on a feature cache, on the cached (subsampled, rescaled) ones.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ Two passes:
   extra graph are evaluated on the cached forward-only features, like any searched proxy;
 * **networks** - every other baseline needs the network itself (gradients, a re-initialised or
   linearised copy, counts): each architecture is rebuilt exactly as the cache built it
-  (:func:`autogas.bench.init_seed`, the cache's stored input batch, its train/eval mode) and all
+  (:func:`autogas.measure.seeds.init_seed`, the cache's stored input batch, its train/eval mode) and all
   requested baselines share that one build and its forward/backward passes
   (:func:`autogas.baselines.score_network`).
 
@@ -118,27 +118,15 @@ def _store(path: Path, name: str, rows: dict[str, tuple[float, float, str]], net
 def graph_values(cache: FeatureCache, graph, archs: Sequence[str],
                  progress: Callable[[Iterable], Iterable] = lambda it: it
                  ) -> tuple[dict[str, float], float]:
-    """Values of a proxy graph on ``archs`` of ``cache`` and the seconds per arch it took.
+    """Values of a proxy graph on ``archs`` of ``cache`` and the seconds per arch it took,
+    through :func:`autogas.score.score_on_cache` (a network the proxy fails on gives NaN)."""
+    from autogas.score import score_on_cache
 
-    Chunks whose evaluation is invalid are re-evaluated arch by arch, so one degenerate
-    network gives one NaN instead of spoiling its chunk.
-    """
-    from autogas.proxy import evaluate_proxy
-
-    values: dict[str, float] = {}
-    spent = 0.0
-    for start in progress(range(0, len(archs), CHUNK_ARCHS)):
-        chunk = list(archs[start:start + CHUNK_ARCHS])
-        features = cache.load(chunk)
-        tick = time.perf_counter()
-        result = evaluate_proxy(graph, features)
-        if result.invalid:
-            result_values = [float(evaluate_proxy(graph, [fs]).values[0]) for fs in features]
-        else:
-            result_values = [float(v) for v in result.values]
-        spent += time.perf_counter() - tick
-        values.update(zip(chunk, result_values))
-    return values, spent / max(len(archs), 1)
+    tick = time.perf_counter()
+    scored = score_on_cache(graph, cache, archs, progress=progress)
+    spent = time.perf_counter() - tick
+    return ({a: float(v) for a, v in zip(scored.archs, scored.values)},
+            spent / max(len(archs), 1))
 
 
 def compute_on_cache(
@@ -229,7 +217,7 @@ def compute_on_cache(
 
 def _network_values(task: tuple) -> tuple[str, float, dict[str, tuple[float, float, str]]]:
     """Rebuild one arch as the cache built it and score it: ``(arch, build seconds, rows)``."""
-    from autogas.bench import init_seed
+    from autogas.measure.seeds import init_seed
     from autogas.transnas.network import build_network
 
     arch, names, seed, train_mode, inputs = task

@@ -85,7 +85,7 @@ def run(args) -> int:
     from autogas.baselines.report import build_table, table_records, to_markdown, write_report
     from autogas.baselines.runner import check_names, compute_on_cache, graph_values
     from autogas.cache import FeatureCache
-    from autogas.resolve import resolve_proxy
+    from autogas.score.resolve import resolve_proxy
 
     cache = FeatureCache(args.bench)
     names = check_names([n.strip() for n in args.proxies.split(",") if n.strip()]

@@ -30,7 +30,7 @@ def run(args) -> int:
     from autogas.errors import AutogasError
     from autogas.train.evaluate import evaluate_run, format_report
     from autogas.train.metrics import load_inception
-    from autogas.train.trainer import resolve_device
+    from autogas.measure.device import resolve_device
 
     if args.batch < 1:
         raise AutogasError(f"--batch must be >= 1, got {args.batch}")

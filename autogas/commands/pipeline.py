@@ -1,6 +1,6 @@
 """``autogas pipeline``: search -> train -> evaluate in one command, with a markdown report.
 
-A thin layer over :func:`autogas.pipeline.run_pipeline` (which documents the stages, the
+A thin layer over :func:`autogas.pipeline.run.run_pipeline` (which documents the stages, the
 files of ``--out`` and how a rerun resumes).
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from autogas.pipeline import PipelineSettings, run_pipeline
+    from autogas.pipeline.run import PipelineSettings, run_pipeline
 
     settings = PipelineSettings(
         data=args.data, proxy=args.proxy, space=args.space, **budget_options(args),

@@ -1,4 +1,8 @@
-"""``autogas score``: rank correlation of one proxy with the labels of a feature cache."""
+"""``autogas score``: rank correlation of one proxy with the labels of one or more feature caches.
+
+One row per ``--bench`` (Kendall, Spearman, Pearson, n, NaN count), all through
+:func:`autogas.score.score_on_cache`: a network the proxy fails on is NaN, ranked last and
+counted; an unlabelled cache gets n, NaN count and whether the proxy is constant there."""
 from __future__ import annotations
 
 import json
@@ -7,15 +11,14 @@ import numpy as np
 
 from autogas.errors import AutogasError
 
-CHUNK_ARCHS = 64
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "score", help="score a proxy on a feature cache (Kendall/Spearman/Pearson with labels)")
     p.add_argument("--proxy", help="proxy JSON file, proxy text (e.g. 'slogdet(ksum(gram(F)))') or a "
                                         "feature-based baseline name (nwot, gram_slogdet)")
-    p.add_argument("--bench", help="feature cache (HDF5) built by 'autogas bench build'")
+    p.add_argument("--bench", "--cache", dest="benches", action="append", metavar="H5",
+                   help="feature cache (HDF5) built by 'autogas bench build' or 'bench train' "
+                        "(repeatable: one row per cache)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--list-ops", action="store_true", help="list the ops of the proxy language")
     p.set_defaults(func=run)
@@ -24,7 +27,7 @@ def register(subparsers) -> None:
 def _graph(spec: str):
     """The proxy graph of ``spec`` (text, JSON file, or a feature-based baseline name)."""
     from autogas.proxy import load_proxy
-    from autogas.resolve import resolve_proxy
+    from autogas.score.resolve import resolve_proxy
 
     proxy = resolve_proxy(spec)
     if getattr(proxy, "graph", None):
@@ -36,36 +39,41 @@ def _graph(spec: str):
 
 
 def run(args) -> int:
-    from autogas.proxy import describe, evaluate_proxy, rank_scores
+    from autogas.proxy import describe
 
     if args.list_ops:
         print(describe())
         return 0
-    if not args.proxy or not args.bench:
+    if not args.proxy or not args.benches:
         raise AutogasError("score needs --proxy and --bench (or --list-ops)")
     from tqdm import tqdm
 
     from autogas.cache import FeatureCache
+    from autogas.score import score_on_cache
 
     graph = _graph(args.proxy)
-    cache = FeatureCache(args.bench)
-    labels = cache.labels
-    archs = [a for a, y in zip(cache.archs, labels) if np.isfinite(y)]
-    if len(archs) < 3:
-        raise AutogasError(f"{args.bench} has {len(archs)} labelled architectures; need at least 3")
-    chunks = [archs[i:i + CHUNK_ARCHS] for i in range(0, len(archs), CHUNK_ARCHS)]
-    feature_sets = (fs for chunk in tqdm(chunks, desc="scoring", unit="chunk", disable=None)
-                    for fs in cache.load(chunk))
-    result = evaluate_proxy(graph, feature_sets, chunk_archs=CHUNK_ARCHS)
-    report = {"proxy": graph.text,
-              **rank_scores(result.values, labels[np.isfinite(labels)])}
-    if result.invalid:
-        report["reason"] = result.reason
+    caches = [FeatureCache(b) for b in args.benches]  # every file is checked before any work
+    rows = []
+    for bench, cache in zip(args.benches, caches):
+        labelled = int(np.isfinite(cache.labels).sum())
+        if 0 < labelled < 3:
+            raise AutogasError(f"{bench} has {labelled} labelled architectures; need at least 3")
+        scored = score_on_cache(graph, cache, progress=lambda it: tqdm(
+            it, desc=f"scoring {bench}", unit="chunk", disable=None, mininterval=10))
+        rows.append({"bench": bench, **scored.scores})
     if args.json:
+        report = {"proxy": graph.text, "benches": rows}
+        if len(rows) == 1:  # the one-bench layout of earlier versions, kept
+            report = {"proxy": graph.text, **{k: v for k, v in rows[0].items() if k != "bench"}}
         print(json.dumps(report))
-    elif report["invalid"]:
-        print(f"{graph.text}: invalid ({report['reason']}) on {report['n']} archs")
-    else:
-        print(f"{graph.text}: kendall {report['kendall']:+.4f}  spearman "
-              f"{report['spearman']:+.4f}  pearson {report['pearson']:+.4f}  (n={report['n']})")
+        return 0
+    print(graph.text)
+    for row in rows:
+        if row["invalid"]:
+            print(f"  {row['bench']}: invalid ({row['reason']}) on {row['n']} archs")
+        elif row["kendall"] is None:
+            print(f"  {row['bench']}: unlabelled, n={row['n']}, NaN {row['nan']}, non-constant")
+        else:
+            print(f"  {row['bench']}: kendall {row['kendall']:+.4f}  spearman {row['spearman']:+.4f}  "
+                  f"pearson {row['pearson']:+.4f}  (n={row['n']}, NaN {row['nan']})")
     return 0

@@ -1,6 +1,6 @@
 """``autogas search``: training-free evolutionary search of CycleGAN's four networks.
 
-A thin layer over :mod:`autogas.network_search` (which documents the four searches): ``G_A`` /
+A thin layer over :mod:`autogas.search.cyclegan` (which documents the four searches): ``G_A`` /
 ``G_B`` under the generator budget (``--budget-macs``, ``--budget-params``), scored on the
 images of ``--images-a`` / ``--images-b`` (by default two disjoint halves of the packaged
 photos); ``D_A`` / ``D_B`` in the CycleGANAS discriminator space under ``--d-budget-macs`` /
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 
-from autogas.commands.rank import add_space_arguments, check_batch, parse_amount
+from autogas.commands.rank import add_space_arguments, check_batch
+from autogas.search.budget import parse_amount
 
 
 def register(subparsers) -> None:
@@ -42,14 +43,14 @@ def budget_options(args) -> dict[str, float | None]:
 
 
 def run(args) -> int:
-    from autogas.arch_search import EvolutionSettings
     from autogas.atomic import write_text_atomic
-    from autogas.network_search import plan_network_search, summary_lines
+    from autogas.search.cyclegan import plan_network_search, summary_lines
+    from autogas.search.genetic import ArchSearchSettings
 
     check_batch(args)
     search = plan_network_search(
         args.space, args.proxy, **budget_options(args), cost_resolution=args.cost_resolution,
-        settings=EvolutionSettings(population=args.population, generations=args.generations,
+        settings=ArchSearchSettings(population=args.population, generations=args.generations,
                                    mutation_rate=args.mutation_rate),
         images_a=args.images_a, images_b=args.images_b, hidden=args.hidden, n_cells=args.n_cells,
         config_set=args.config_set, resolution=args.resolution, batch=args.batch, seed=args.seed,

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from autogas.scoring import open_space
+    from autogas.search.scorer import open_space
 
     space = open_space(args.space, part=args.part, n_cells=args.n_cells, config_set=args.config_set)
     example = space.to_string(space.sample(np.random.default_rng(args.seed)))

@@ -11,7 +11,13 @@ trees). Each later generation (``generations`` of them, the paper's T):
    mutation of one parent (:mod:`autogas.evolve.variation`);
 3. random immigrants fill the pool up to ``population`` (the paper's "introduce random samples
    when the pool is short"), and also replace offspring that could not be made new;
-4. the pool is evaluated (Kendall tau on the validation split) and the state is checkpointed.
+4. the pool is evaluated (:mod:`autogas.evolve.fitness`: Kendall tau on each labelled bench's
+   validation split, combined by ``min`` or ``mean``; constraint benches and the activation
+   rule can make a candidate invalid) and the state is checkpointed.
+
+A search runs on one or more benches (:mod:`autogas.evolve.benches`): at least one labelled, any
+number of unlabelled constraint benches. By default only activation-reading proxies are accepted
+(:mod:`autogas.evolve.activation`; ``allow_shape_only`` turns the rule off).
 
 Every candidate is canonicalised (:class:`ProxyGraph` text) and evaluated at most once per search;
 offspring beyond ``max_depth`` / ``max_size`` are rejected. Invalid candidates get fitness
@@ -21,18 +27,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import random
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, Union
+
+import numpy as np
 
 from deap import gp
 
-from autogas.cache import FeatureCache
 from autogas.errors import AutogasError
+from autogas.evolve.benches import BenchPlan, plan_benches
 from autogas.evolve.checkpoint import SearchState, load_state, save_state
-from autogas.evolve.fitness import Fitness, SplitFitness, split_archs
+from autogas.evolve.fitness import COMBINES, DEFAULT_MAX_NAN_SHARE, Fitness, SearchFitness
 from autogas.evolve.generate import random_tree
 from autogas.evolve.language import Language
 from autogas.evolve.maps import FitnessMap, SerialMap, partition
@@ -44,12 +53,19 @@ MAX_ATTEMPTS_PER_SLOT = 50
 
 @dataclasses.dataclass(frozen=True)
 class EvolutionSettings:
-    """Search settings; the defaults are the paper's (P, T, r, k) = (20, 100, 0.9, 5), 50 val."""
+    """Search settings; the defaults are the paper's (P, T, r, k) = (20, 100, 0.9, 5), 50 val.
+
+    ``val_size``: validation archs per labelled bench (one int for all, or a tuple with one entry
+    per labelled bench). ``combine``: how the labelled benches' taus make the fitness (``min`` or
+    ``mean``). ``constraint_size``: archs of each constraint bench evaluated per candidate.
+    ``max_nan_share``: the largest share of a bench's archs that may be NaN (ranked last).
+    ``allow_shape_only``: accept proxies that do not read the activations.
+    """
 
     population: int = 20
     generations: int = 100
     topk: int = 5
-    val_size: int = 50
+    val_size: Union[int, tuple[int, ...]] = 50
     seed: int = 0
     ratio: float = 0.9
     crossover: float = 0.5
@@ -57,6 +73,14 @@ class EvolutionSettings:
     max_size: int = 24
     init_depth: int = 7
     language: str = "full"
+    combine: str = "min"
+    constraint_size: int = 50
+    max_nan_share: float = DEFAULT_MAX_NAN_SHARE
+    allow_shape_only: bool = False
+
+    @property
+    def val_sizes(self) -> tuple[int, ...]:
+        return (self.val_size,) if isinstance(self.val_size, int) else tuple(self.val_size)
 
     def check(self) -> "EvolutionSettings":
         """Raise AutogasError on an impossible setting; returns self."""
@@ -71,21 +95,37 @@ class EvolutionSettings:
             raise AutogasError("ratio and crossover probabilities must be in [0, 1]")
         if self.init_depth < 2 or self.max_depth < self.init_depth or self.max_size < 3:
             raise AutogasError("need 2 <= init_depth <= max_depth and max_size >= 3")
+        if self.combine not in COMBINES:
+            raise AutogasError(f"--combine must be one of {', '.join(COMBINES)}, "
+                               f"got {self.combine!r}")
+        if not 0 <= self.max_nan_share < 1:
+            raise AutogasError(f"--max-nan-share must be in [0, 1), got {self.max_nan_share}")
+        if not self.val_sizes:
+            raise AutogasError("--val-size needs a value")
         Language.build(self.language)
         return self
 
 
 @dataclasses.dataclass
 class SearchResult:
-    """The finished state plus the split it was run on."""
+    """The finished state plus the plan of its benches (splits and constraint samples)."""
 
     state: SearchState
-    val_archs: list[str]
-    test_archs: list[str]
+    plans: list[BenchPlan]
 
     @property
     def best(self) -> str:
         return self.state.elite[0]
+
+    @property
+    def val_archs(self) -> list[str]:
+        """Validation split of the first labelled bench."""
+        return list(next(p for p in self.plans if p.labelled).fit)
+
+    @property
+    def test_archs(self) -> list[str]:
+        """Test split of the first labelled bench."""
+        return list(next(p for p in self.plans if p.labelled).test)
 
 
 
@@ -155,11 +195,13 @@ def select_topk(texts: Iterable[str], fitness: dict[str, Fitness], k: int) -> li
     return (distinct + repeats)[:k]
 
 
-def _open_state(checkpoint: Path | None, resume: bool, settings: EvolutionSettings, bench: str,
-                val_archs: list[str]) -> SearchState:
-    wanted = dataclasses.asdict(settings)
+def _open_state(checkpoint: Path | None, resume: bool, settings: EvolutionSettings,
+                plans: Sequence[BenchPlan]) -> SearchState:
+    wanted = json.loads(json.dumps(dataclasses.asdict(settings)))  # tuples as JSON lists
+    benches = [p.path for p in plans]
+    fit_archs = [list(p.fit) for p in plans]
     if checkpoint is None or not checkpoint.exists():
-        return SearchState.start(wanted, bench, val_archs, settings.seed)
+        return SearchState.start(wanted, benches, fit_archs, settings.seed)
     if not resume:
         raise AutogasError(f"checkpoint {checkpoint} exists; pass --resume to continue it or "
                            "remove it to start over")
@@ -169,15 +211,18 @@ def _open_state(checkpoint: Path | None, resume: bool, settings: EvolutionSettin
         k = differs[0]
         raise AutogasError(f"checkpoint {checkpoint} was made with {k}={state.settings.get(k)!r}, "
                            f"not {wanted[k]!r}")
-    if state.val_archs != val_archs:
-        raise AutogasError(f"checkpoint {checkpoint} used another validation split (has the "
-                           f"cache {bench} changed?)")
+    if state.benches != benches:
+        raise AutogasError(f"checkpoint {checkpoint} was made on the benches "
+                           f"{', '.join(state.benches)}, not {', '.join(benches)}")
+    if state.fit_archs != fit_archs:
+        raise AutogasError(f"checkpoint {checkpoint} used another validation split or "
+                           "constraint sample (has a cache changed?)")
     state.settings["generations"] = settings.generations
     return state
 
 
 def evolve(
-    bench: str | os.PathLike,
+    bench: str | os.PathLike | Sequence[str | os.PathLike],
     settings: EvolutionSettings = EvolutionSettings(),
     *,
     init: Sequence[ProxyGraph] = (),
@@ -187,7 +232,7 @@ def evolve(
     progress: bool = True,
     stop_after: int | None = None,
 ) -> SearchResult:
-    """Run (or, with ``resume``, continue) a proxy search on the feature cache ``bench``.
+    """Run (or, with ``resume``, continue) a proxy search on one feature cache or several.
 
     ``init`` proxies join the initial pool (they must belong to the language). The state is
     saved to ``checkpoint`` after every generation. ``stop_after`` stops once that generation is
@@ -200,11 +245,13 @@ def evolve(
     language = Language.build(settings.language)
     for graph in init:
         language.to_tree(graph)  # raises if the proxy is outside the language
-    cache = FeatureCache(bench)
-    val_archs, test_archs = split_archs(cache, settings.val_size, settings.seed)
+    paths = [bench] if isinstance(bench, (str, os.PathLike)) else list(bench)
+    plans = plan_benches(paths, settings.val_sizes, settings.constraint_size, settings.seed)
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    state = _open_state(ckpt, resume, settings, str(bench), val_archs)
-    fitness_fn = SplitFitness.of(cache, val_archs)
+    state = _open_state(ckpt, resume, settings, plans)
+    fitness_fn = SearchFitness.of(plans, combine=settings.combine,
+                                  max_nan_share=settings.max_nan_share,
+                                  allow_shape_only=settings.allow_shape_only, seed=settings.seed)
     rng = random.Random()
     rng.setstate(state.rng_state)
     breeder = _Breeder(language, settings, rng, lambda t: t in state.fitness)
@@ -230,8 +277,11 @@ def evolve(
         state.rng_state = rng.getstate()
         state.seconds += time.perf_counter() - started
         best = state.fitness[state.elite[0]]
+        valid = [state.fitness[t].kendall for t in pool if state.fitness[t].kendall is not None]
         state.history.append({
             "generation": generation, "best": state.elite[0], "kendall": best.kendall,
+            "median": float(np.median(valid)) if valid else None,
+            "parts": [p.to_json() for p in best.parts],
             "pool": len(pool), "invalid": sum(state.fitness[t].kendall is None for t in pool),
             "evaluations": len(state.fitness), "seconds": round(state.seconds, 3),
         })
@@ -249,7 +299,7 @@ def evolve(
             bar.update(1)
             if stop_after is not None and generation >= stop_after:
                 break
-    return SearchResult(state, val_archs, test_archs)
+    return SearchResult(state, plans)
 
 
 def state_summary(state: SearchState) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from autogas.errors import AutogasError
-from autogas.features import DEFAULT_MAX_DIMS, collect_features, default_layer_filter
+from autogas.measure.features import DEFAULT_MAX_DIMS, collect_features, default_layer_filter
 from autogas.proxy.evaluate import ProxyLike, evaluate_proxy
 from autogas.proxy.graph import ProxyGraph, load_proxy
 
@@ -28,7 +28,7 @@ def score_modules(
 ) -> np.ndarray:
     """Proxy scores of several networks on the same ``inputs`` (NaN everywhere if invalid).
 
-    Features follow :func:`autogas.features.collect_features` (inputs of activation modules by
+    Features follow :func:`autogas.measure.features.collect_features` (inputs of activation modules by
     default). Population-level ops (rank/z combinations) rank the given networks among
     themselves.
     """

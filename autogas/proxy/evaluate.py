@@ -9,6 +9,15 @@ missing kernel sets of many proxies in one pass over the features, sharing their
 Invalid proxies: an op producing NaN/inf anywhere, an op raising, or a final score vector that is
 constant (relative spread <= :data:`CONSTANT_RTOL`) gives an invalid :class:`ProxyResult`;
 :meth:`Evaluator.evaluate` never raises for a well-typed graph.
+
+**One rule for a degenerate network** (:func:`evaluate_proxy`, hence ``autogas score``,
+``evolve``'s report, ``baselines`` and ``rank``): when a proxy fails on some architectures
+(an op raises or gives NaN/inf there) and the others are fine, the failing architectures get
+NaN and the others keep their values; :func:`rank_scores` ranks NaN last (tied among
+themselves) and counts them. The whole proxy is invalid only when it fails on every
+architecture, when its finite values are constant, or when it has a population-level op
+(rank_add, z_add: one network's value depends on all the others, so a failure cannot be
+isolated).
 """
 from __future__ import annotations
 
@@ -20,7 +29,7 @@ import numpy as np
 import scipy.stats
 
 from autogas.errors import AutogasError
-from autogas.features import FeatureSet
+from autogas.measure.features import FeatureSet
 from autogas.proxy.graph import Node, ProxyGraph, load_proxy
 from autogas.proxy.population import Population
 from autogas.proxy.registry import CODE, FEATURES
@@ -38,11 +47,17 @@ class InvalidProxy(Exception):
 
 @dataclasses.dataclass
 class ProxyResult:
-    """Scores of one proxy on a split: ``values[i]`` for architecture ``i``."""
+    """Scores of one proxy on a split: ``values[i]`` for architecture ``i`` (NaN where the
+    proxy failed on that network; ``reason`` then says why the first one failed)."""
 
     values: np.ndarray
     invalid: bool = False
     reason: str | None = None
+
+    @property
+    def nan(self) -> int:
+        """Architectures without a value."""
+        return int(np.isnan(self.values).sum())
 
 
 def invalid_result(n: int, reason: str) -> ProxyResult:
@@ -259,22 +274,16 @@ def evaluate_proxy(
     n = 0
     failure: str | None = None
     for chunk in (progress(chunks) if progress else chunks):
-        evaluator = Evaluator(Population(chunk))
-        n += evaluator.n_archs
-        if failure:
+        n += len(chunk)
+        if failure and graph.uses_population:
             continue
-        try:
-            with np.errstate(all="ignore"):
-                evaluator.prefetch([graph])
-                for root in roots:
-                    parts[root.text].append(evaluator.value(root))
-        except InvalidProxy as err:
-            failure = str(err)
-        except Exception as err:  # noqa: BLE001
-            failure = f"{type(err).__name__}: {err}"
+        values, why = _local_values(graph, roots, chunk)
+        failure = failure or why
+        for text, v in values.items():
+            parts[text].append(v)
     if n == 0:
         raise AutogasError("no architectures to evaluate")
-    if failure:
+    if failure and graph.uses_population:
         return invalid_result(n, failure)
     leaves = {text: np.concatenate(values) for text, values in parts.items()}
     try:
@@ -284,8 +293,44 @@ def evaluate_proxy(
         return invalid_result(n, str(err))
     except Exception as err:  # noqa: BLE001
         return invalid_result(n, f"{type(err).__name__}: {err}")
-    reason = constant_reason(values)
-    return invalid_result(n, reason) if reason else ProxyResult(values.copy())
+    values = np.where(np.isfinite(values), values, np.nan)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return invalid_result(n, failure or "non-finite score")
+    reason = constant_reason(finite) if len(values) > 1 else None
+    return invalid_result(n, reason) if reason else ProxyResult(values.copy(), False, failure)
+
+
+def _local_values(graph: ProxyGraph, roots: list[Node], chunk: list[FeatureSet],
+                  ) -> tuple[dict[str, np.ndarray], str | None]:
+    """Values of the arch-local ``roots`` on one chunk, NaN where an architecture fails, and
+    the first failure's reason (None if every arch was fine). A failing chunk is retried
+    architecture by architecture unless the graph is population-level (see the module doc)."""
+    def attempt(feature_sets: list[FeatureSet]) -> dict[str, np.ndarray] | str:
+        evaluator = Evaluator(Population(feature_sets))
+        try:
+            with np.errstate(all="ignore"):
+                evaluator.prefetch([graph])
+                out = {r.text: np.asarray(evaluator.value(r), dtype=np.float64) for r in roots}
+        except InvalidProxy as err:
+            return str(err)
+        except Exception as err:  # noqa: BLE001 - an op failing must not stop scoring
+            return f"{type(err).__name__}: {err}"
+        bad = [v for v in out.values() if not np.all(np.isfinite(v))]
+        return "non-finite score" if bad else out
+
+    whole = attempt(chunk)
+    if not isinstance(whole, str):
+        return whole, None
+    if graph.uses_population or len(chunk) == 1:
+        return {r.text: np.full(len(chunk), np.nan) for r in roots}, whole
+    out = {r.text: np.full(len(chunk), np.nan) for r in roots}
+    for i, fs in enumerate(chunk):
+        single = attempt([fs])
+        if not isinstance(single, str):
+            for text, v in single.items():
+                out[text][i] = v[0]
+    return out, whole
 
 
 def _chunked(items: Iterable[FeatureSet], size: int | None) -> Iterable[list[FeatureSet]]:
@@ -309,8 +354,10 @@ def rank_scores(values: Sequence[float] | np.ndarray, labels: Sequence[float] | 
                 ) -> dict:
     """Kendall tau-b, Spearman rho and Pearson r between proxy values and labels.
 
-    Returns ``{"kendall", "spearman", "pearson", "n", "invalid", "reason"}``; for non-finite or
-    (near-)constant values the correlations are None and ``invalid`` is True. Bad labels
+    Returns ``{"kendall", "spearman", "pearson", "n", "nan", "invalid", "reason"}``. Non-finite
+    values (networks the proxy failed on) are ranked last and counted in ``nan``; when no value is
+    finite or the finite ones are (near-)constant the correlations are None and ``invalid`` is
+    True. (Pearson is computed on the same NaN-last values.) Bad labels
     (length mismatch, non-finite, constant, fewer than 3) raise AutogasError.
     """
     v = np.asarray(values, dtype=np.float64).ravel()
@@ -323,13 +370,25 @@ def rank_scores(values: Sequence[float] | np.ndarray, labels: Sequence[float] | 
         raise AutogasError("labels contain NaN/inf")
     if np.all(y == y[0]):
         raise AutogasError("labels are constant")
-    reason = constant_reason(v)
+    finite = np.isfinite(v)
+    nan = int((~finite).sum())
+    reason = "non-finite score" if not finite.any() else constant_reason(v[finite])
     if reason:
-        return {"kendall": None, "spearman": None, "pearson": None, "n": len(v),
+        return {"kendall": None, "spearman": None, "pearson": None, "n": len(v), "nan": nan,
                 "invalid": True, "reason": reason}
+    ranked = nan_last(v)
     return {
-        "kendall": float(scipy.stats.kendalltau(v, y).statistic),
-        "spearman": float(scipy.stats.spearmanr(v, y).statistic),
-        "pearson": float(scipy.stats.pearsonr(v, y).statistic),
-        "n": len(v), "invalid": False, "reason": None,
+        "kendall": float(scipy.stats.kendalltau(ranked, y).statistic),
+        "spearman": float(scipy.stats.spearmanr(ranked, y).statistic),
+        "pearson": float(scipy.stats.pearsonr(ranked, y).statistic),
+        "n": len(v), "nan": nan, "invalid": False, "reason": None,
     }
+
+
+def nan_last(values: np.ndarray) -> np.ndarray:
+    """``values`` with every non-finite entry replaced by one value below all finite ones, so
+    failed architectures rank last, tied among themselves."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    floor = float(finite.min() - 1.0 - (finite.max() - finite.min())) if finite.size else 0.0
+    return np.where(np.isfinite(values), values, floor)

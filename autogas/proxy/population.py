@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from autogas.errors import AutogasError
-from autogas.features import FeatureSet
+from autogas.measure.features import FeatureSet
 
 
 @dataclasses.dataclass(frozen=True)

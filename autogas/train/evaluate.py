@@ -21,7 +21,8 @@ from tqdm import tqdm
 from autogas.atomic import write_text_atomic
 from autogas.train.data import list_images, load_eval_batch, read_rgb, to_uint8
 from autogas.train.metrics import FeatureExtractor, extract_features, score_features
-from autogas.train.trainer import CHECKPOINT_FILE, load_checkpoint, load_run_config, resolve_device
+from autogas.measure.device import resolve_device
+from autogas.train.trainer import CHECKPOINT_FILE, load_checkpoint, load_run_config
 
 DIRECTIONS = {"A_to_B": ("G_A", "A", "B"), "B_to_A": ("G_B", "B", "A")}
 METRICS_FILE = "metrics.json"

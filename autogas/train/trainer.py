@@ -24,7 +24,7 @@ import dataclasses
 import io
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import torch
@@ -35,6 +35,8 @@ from tqdm import tqdm
 
 from autogas.atomic import atomic_path, write_text_atomic
 from autogas.errors import AutogasError
+from autogas.measure.device import resolve_device
+from autogas.torchfile import load_torch_file
 from autogas.train.data import UnpairedFolders, epoch_batches, load_eval_batch, to_uint8
 from autogas.train.losses import ImagePool, LossWeights, lsgan_loss
 from autogas.train.networks import NetworkSpec, resolve_network
@@ -117,23 +119,48 @@ def lr_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
     return 1.0 - max(0, epoch - epochs) / float(decay_epochs + 1)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available, else CPU; any other name is passed to torch."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise AutogasError(f"bad device {name!r}: {err}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise AutogasError(f"device {name!r} asked for, but CUDA is not available here")
-    return device
-
-
 def _set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
     for net in nets:
         for p in net.parameters():
             p.requires_grad_(flag)
+
+
+def cyclegan_update(nets: Mapping[str, nn.Module], opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                    pools: Mapping[str, ImagePool], weights: LossWeights, real_a: torch.Tensor,
+                    real_b: torch.Tensor) -> dict[str, float]:
+    """One CycleGAN step (module doc): the generator loss, one ``opt_g`` step, then the
+    discriminator losses on ``real`` and ``pools[domain].query(fake)``, one ``opt_d`` step.
+
+    ``nets`` maps ``G_A, G_B, D_A, D_B`` to networks; each optimizer steps only the parameters it
+    holds (gradients reach every parameter, so a caller may hold a subset, e.g. architecture
+    weights). Returns the weighted loss terms (:data:`LOSS_TERMS`).
+    """
+    w, n = weights, nets
+    fake_b = n["G_A"](real_a)
+    fake_a = n["G_B"](real_b)
+    _set_requires_grad((n["D_A"], n["D_B"]), False)
+    opt_g.zero_grad(set_to_none=True)
+    terms = {
+        "g_adv_a": w.adv_a * lsgan_loss(n["D_B"](fake_b), True),
+        "g_adv_b": w.adv_b * lsgan_loss(n["D_A"](fake_a), True),
+        "cycle_a": w.cycle * F.l1_loss(n["G_B"](fake_b), real_a),
+        "cycle_b": w.cycle * F.l1_loss(n["G_A"](fake_a), real_b),
+        "idt_a": w.idt_a * F.l1_loss(n["G_A"](real_b), real_b) if w.idt_a else real_a.new_zeros(()),
+        "idt_b": w.idt_b * F.l1_loss(n["G_B"](real_a), real_a) if w.idt_b else real_a.new_zeros(()),
+    }
+    g_total = sum(terms.values())
+    g_total.backward()
+    opt_g.step()
+    _set_requires_grad((n["D_A"], n["D_B"]), True)
+    opt_d.zero_grad(set_to_none=True)
+    d_a = w.adv_b * 0.5 * (lsgan_loss(n["D_A"](real_a), True)
+                           + lsgan_loss(n["D_A"](pools["A"].query(fake_a)), False))
+    d_b = w.adv_a * 0.5 * (lsgan_loss(n["D_B"](real_b), True)
+                           + lsgan_loss(n["D_B"](pools["B"].query(fake_b)), False))
+    (d_a + d_b).backward()
+    opt_d.step()
+    values = {name: float(t.detach()) for name, t in terms.items()}
+    return {"d_a": float(d_a.detach()), "d_b": float(d_b.detach()), **values, "g_total": float(g_total.detach())}
 
 
 class CycleGanTrainer:
@@ -226,33 +253,8 @@ class CycleGanTrainer:
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
         """One generator and one discriminator update; returns the weighted loss terms."""
-        w, n = self.weights, self.nets
-        real_a, real_b = real_a.to(self.device), real_b.to(self.device)
-        fake_b = n["G_A"](real_a)
-        fake_a = n["G_B"](real_b)
-        _set_requires_grad((n["D_A"], n["D_B"]), False)
-        self.opt_g.zero_grad(set_to_none=True)
-        terms = {
-            "g_adv_a": w.adv_a * lsgan_loss(n["D_B"](fake_b), True),
-            "g_adv_b": w.adv_b * lsgan_loss(n["D_A"](fake_a), True),
-            "cycle_a": w.cycle * F.l1_loss(n["G_B"](fake_b), real_a),
-            "cycle_b": w.cycle * F.l1_loss(n["G_A"](fake_a), real_b),
-            "idt_a": w.idt_a * F.l1_loss(n["G_A"](real_b), real_b) if w.idt_a else real_a.new_zeros(()),
-            "idt_b": w.idt_b * F.l1_loss(n["G_B"](real_a), real_a) if w.idt_b else real_a.new_zeros(()),
-        }
-        g_total = sum(terms.values())
-        g_total.backward()
-        self.opt_g.step()
-        _set_requires_grad((n["D_A"], n["D_B"]), True)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_a = w.adv_b * 0.5 * (lsgan_loss(n["D_A"](real_a), True)
-                               + lsgan_loss(n["D_A"](self.pools["A"].query(fake_a)), False))
-        d_b = w.adv_a * 0.5 * (lsgan_loss(n["D_B"](real_b), True)
-                               + lsgan_loss(n["D_B"](self.pools["B"].query(fake_b)), False))
-        (d_a + d_b).backward()
-        self.opt_d.step()
-        values = {name: float(t.detach()) for name, t in terms.items()}
-        return {"d_a": float(d_a.detach()), "d_b": float(d_b.detach()), **values, "g_total": float(g_total.detach())}
+        return cyclegan_update(self.nets, self.opt_g, self.opt_d, self.pools, self.weights,
+                               real_a.to(self.device), real_b.to(self.device))
 
     def fit(self, until_epoch: int | None = None, *, progress: bool = True) -> list[dict[str, float]]:
         """Train from the current epoch to ``until_epoch`` (default: the last); one checkpoint,
@@ -307,11 +309,9 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """A checkpoint written by :meth:`CycleGanTrainer.save_checkpoint`."""
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except (OSError, RuntimeError, EOFError) as err:
-        raise AutogasError(f"cannot read checkpoint {path}: {err}") from None
+    """A checkpoint written by :meth:`CycleGanTrainer.save_checkpoint`, loaded without running any
+    code stored in it (:func:`autogas.torchfile.load_torch_file`)."""
+    return load_torch_file(path, what="training checkpoint", map_location=device)
 
 
 def read_loss_log(path: str | Path) -> list[dict[str, float]]:

@@ -4,7 +4,7 @@ Built from ``shared/specs/transnas-autoencoder.md`` §3-§6: a stem, 2 macro bas
 micro cells per skeleton digit, then the 14-layer generative decoder with ``U = k + 2`` ×2
 upsamplings (``k`` = number of stride-2 modules). The pix2pix discriminator is not part of it
 (the benchmark's params/FLOPs exclude it). Activations are modules (``nn.ReLU``,
-``nn.LeakyReLU``) so :mod:`autogas.features` can hook their inputs.
+``nn.LeakyReLU``) so :mod:`autogas.measure.features` can hook their inputs.
 
 Parameter names: ``encoder.stem``, ``encoder.body.<module>.<block>`` and ``decoder.<layer>``.
 """

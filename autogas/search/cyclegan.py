@@ -1,11 +1,11 @@
 """Training-free evolutionary search of CycleGAN's four networks (the API of ``autogas search``).
 
-Four searches run one after the other (:func:`autogas.arch_search.evolve`, the proxy as
+Four searches run one after the other (:func:`autogas.search.genetic.evolve_archs`, the proxy as
 fitness, over-budget children redrawn, never kept):
 
 * ``G_A`` (A -> B) scored on domain A's input batch, ``G_B`` (B -> A) on domain B's, under the
   generator budget. The batches come from one image folder per domain, by default two
-  disjoint halves of the packaged photos (:func:`autogas.scoring.domain_batches`), so the two
+  disjoint halves of the packaged photos (:func:`autogas.search.scorer.domain_batches`), so the two
   directions can end up different;
 * ``D_A`` (judges domain A) and ``D_B`` in the CycleGANAS discriminator space with the same
   proxy on real images of their own domain (as Auto-GAS searches discriminators), under the
@@ -28,10 +28,12 @@ from typing import Any
 
 import torch
 
-from autogas.arch_search import Budget, BudgetedSpace, EvolutionSettings, evolve, format_count
+from autogas.measure.device import resolve_device
+from autogas.search.budget import Budget, BudgetedSpace, format_count
+from autogas.search.genetic import ArchSearchSettings, evolve_archs
 from autogas.errors import AutogasError
-from autogas.scoring import (
-    GeneratorScorer, ProxyScorer, domain_batches, open_space, proxy_name, resolve_device, resolve_proxy,
+from autogas.search.scorer import (
+    GeneratorScorer, ProxyScorer, domain_batches, open_space, proxy_name, resolve_proxy,
 )
 from autogas.spaces import SearchSpace
 
@@ -78,7 +80,7 @@ class NetworkSearch:
     spaces: dict[str, SearchSpace]
     budgeted: dict[str, BudgetedSpace]
     proxy: ProxyScorer
-    settings: EvolutionSettings
+    settings: ArchSearchSettings
     batches: dict[str, torch.Tensor]
     inputs: dict[str, str]
     resolution: int
@@ -97,7 +99,7 @@ class NetworkSearch:
             space = self.spaces[part]
             scorer = GeneratorScorer(space, self.proxy, self.batches[domain], seed=self.seed,
                                      device=self.device)
-            result = evolve(self.budgeted[part], lambda arch: scorer.score(arch).score, self.settings,
+            result = evolve_archs(self.budgeted[part], lambda arch: scorer.score(arch).score, self.settings,
                             [self.seed, index], progress=progress, desc=f"search {role}")
             if not math.isfinite(result.best.score):
                 raise AutogasError(f"proxy {proxy_name(self.proxy)} gives no valid score on any {part} "
@@ -127,7 +129,7 @@ def plan_network_search(
     d_budget_macs: float | None = None,
     d_budget_params: float | None = None,
     cost_resolution: int = 256,
-    settings: EvolutionSettings = EvolutionSettings(),
+    settings: ArchSearchSettings = ArchSearchSettings(),
     images_a: str | None = None,
     images_b: str | None = None,
     hidden: int | None = None,

@@ -1,17 +1,17 @@
 """Training-free scoring of search-space networks: seeded build, one hooked forward, proxy value.
 
 A candidate is scored under the same rules as the TransNAS-Bench-101 feature cache
-(:mod:`autogas.bench`), so a proxy score means the same thing in both places:
+(:mod:`autogas.transnas.build`), so a proxy score means the same thing in both places:
 
 1. the network of ``arch`` is built by its space with the init seed
    ``init_seed(seed, space.to_string(arch))`` (depends only on the global seed and the
    architecture, never on order or resumption);
 2. it runs in train mode under ``torch.inference_mode`` on the fixed input batch of
-   :func:`autogas.inputs.input_batch` (``batch`` images at ``resolution``, seeded), the whole
+   :func:`autogas.measure.inputs.input_batch` (``batch`` images at ``resolution``, seeded), the whole
    batch in one forward pass, on the chosen device;
-3. the hooked features follow :func:`autogas.features.collect_features` (inputs of activation
+3. the hooked features follow :func:`autogas.measure.features.collect_features` (inputs of activation
    modules, at most ``max_dims`` coordinates per layer drawn with ``seed``; the default is the
-   cache's, :data:`autogas.features.DEFAULT_MAX_DIMS`), and the proxy is
+   cache's, :data:`autogas.measure.features.DEFAULT_MAX_DIMS`), and the proxy is
    evaluated on that one network.
 
 Baseline proxies (``--proxy nwot``, ``snip``, ``synflow``, ... from :mod:`autogas.baselines`)
@@ -39,12 +39,14 @@ import torch
 from torch import nn
 
 from autogas.baselines import Baseline
-from autogas.bench import init_seed
 from autogas.errors import AutogasError
-from autogas.features import DEFAULT_MAX_DIMS, FeatureSet, collect_features
-from autogas.inputs import crop_batch, input_batch, load_rgb, packaged_image_paths
+from autogas.images import crop_batch, load_rgb
+from autogas.measure.device import resolve_device
+from autogas.measure.features import DEFAULT_MAX_DIMS, FeatureSet, collect_features
+from autogas.measure.inputs import input_batch, packaged_image_paths
+from autogas.measure.seeds import init_seed
 from autogas.proxy import ProxyGraph, evaluate_proxy
-from autogas.resolve import resolve_proxy as resolve_named_proxy
+from autogas.score.resolve import resolve_proxy as resolve_named_proxy
 from autogas.spaces import SearchSpace, get_space
 from autogas.spaces.base import Arch
 
@@ -58,7 +60,7 @@ def resolve_proxy(spec: str | os.PathLike | ProxyGraph | Baseline | Callable[[Fe
 
     ``spec`` is a baseline name (``nwot``, ``snip``, ... of :mod:`autogas.baselines`), a proxy
     JSON file, proxy text, a :class:`ProxyGraph`, a :class:`Baseline`, or a Python callable
-    ``FeatureSet -> float``; names and text go through :func:`autogas.resolve.resolve_proxy`.
+    ``FeatureSet -> float``; names and text go through :func:`autogas.score.resolve.resolve_proxy`.
     Population-level graphs are rejected (see the module doc).
     """
     if callable(spec) and not isinstance(spec, (ProxyGraph, Baseline)):
@@ -78,13 +80,6 @@ def proxy_name(proxy: ProxyScorer) -> str:
     if isinstance(proxy, Baseline):
         return proxy.name
     return getattr(proxy, "__name__", repr(proxy))
-
-
-def resolve_device(name: str | torch.device) -> torch.device:
-    """``auto`` is CUDA when available, else CPU; ``cpu`` / ``cuda`` / ``cuda:N`` as given."""
-    from autogas.train.trainer import resolve_device as resolve
-
-    return resolve(str(name))
 
 
 def open_space(name: str, *, part: str = "generator", n_cells: int | None = None,
@@ -111,7 +106,7 @@ def domain_batches(images_a: str | None, images_b: str | None, *, batch: int, re
                    seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Input batches of domains A and B.
 
-    A folder given for a domain is used as in :func:`autogas.inputs.input_batch`. A domain
+    A folder given for a domain is used as in :func:`autogas.measure.inputs.input_batch`. A domain
     without a folder uses its half of the packaged photographs: A the first four (astronaut,
     chelsea, coffee, rocket), B the last three (retina, hubble_deep_field, ihc), cropped with
     the same seeded rule.
@@ -147,7 +142,7 @@ class CandidateScore:
 class GeneratorScorer:
     """Scores architectures of ``space`` with ``proxy`` on a fixed input batch (see module doc).
 
-    ``inputs`` is a ``B x 3 x R x R`` batch (from :func:`autogas.inputs.input_batch` or
+    ``inputs`` is a ``B x 3 x R x R`` batch (from :func:`autogas.measure.inputs.input_batch` or
     :func:`domain_batches`); ``device`` is ``auto``, ``cpu`` or ``cuda``. Works for any part
     of a space (the discriminator space too).
     """

@@ -5,10 +5,10 @@ For each architecture of the labels table:
 1. build the autoencoder network (:func:`autogas.transnas.network.build_network`) with the
    init seed ``crc32("<seed>:<arch>")``, so an architecture's weights depend only on the
    global seed and its own name (not on order, ``--limit`` or resumption);
-2. run the fixed input batch (:func:`autogas.inputs.input_batch`) through it once, in train
+2. run the fixed input batch (:func:`autogas.measure.inputs.input_batch`) through it once, in train
    mode (BatchNorm uses batch statistics, as in Auto-GAS and NASWOT-style proxies) under
    ``torch.inference_mode``;
-3. keep the hooked features under the rules of :mod:`autogas.features` and journal them with
+3. keep the hooked features under the rules of :mod:`autogas.measure.features` and journal them with
    the label and the stored params/FLOPs (:class:`autogas.cache.FeatureCacheWriter`).
 
 Re-running with the same output skips architectures already stored.
@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import signal
 import time
-import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -27,8 +26,9 @@ from tqdm import tqdm
 
 from autogas.cache import FeatureCacheWriter
 from autogas.errors import AutogasError
-from autogas.features import DEFAULT_MAX_DIMS, collect_features
-from autogas.inputs import input_batch
+from autogas.measure.features import DEFAULT_MAX_DIMS, collect_features
+from autogas.measure.inputs import input_batch
+from autogas.measure.seeds import init_seed
 from autogas.transnas.network import build_network
 
 
@@ -44,11 +44,6 @@ class CacheSettings:
     inputs: str = "images"
     max_dims: int = DEFAULT_MAX_DIMS  # 0 keeps every coordinate
     train_mode: bool = True
-
-
-def init_seed(seed: int, arch: str) -> int:
-    """The weight-init seed of ``arch`` under global ``seed``."""
-    return zlib.crc32(f"{seed}:{arch}".encode())
 
 
 def arch_features(arch: str, inputs: torch.Tensor, settings: CacheSettings):

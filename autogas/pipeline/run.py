@@ -2,7 +2,7 @@
 
 Stages, each writing its output into the run directory ``RUN_DIR``:
 
-1. **search** (:mod:`autogas.network_search`): ``G_A, G_B, D_A, D_B`` under the budgets, the
+1. **search** (:mod:`autogas.search.cyclegan`): ``G_A, G_B, D_A, D_B`` under the budgets, the
    proxy scoring each domain's networks on that domain's training images (``trainA``,
    ``trainB``, unless other folders are given) -> ``search.json`` (the ``autogas search`` report);
 2. **train** (:class:`autogas.train.trainer.CycleGanTrainer`): the four searched networks
@@ -10,7 +10,7 @@ Stages, each writing its output into the run directory ``RUN_DIR``:
    ``losses.csv``, sample grids);
 3. **evaluate** (:func:`autogas.train.evaluate.evaluate_run`): FID/KID of ``testA -> B`` and
    ``testB -> A`` with the Inception-v3 FID features (or an injected extractor) -> ``eval/``;
-4. **report**: ``report.md`` and ``curves.png`` (:mod:`autogas.report`), rewritten every run.
+4. **report**: ``report.md`` and ``curves.png`` (:mod:`autogas.pipeline.report`), rewritten every run.
 
 Everything that can be checked is checked before any stage runs: the dataset folders, the
 Inception weights (unless evaluation is skipped), the training settings, and (when the search
@@ -26,78 +26,16 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from autogas.arch_search import EvolutionSettings
 from autogas.atomic import write_text_atomic
 from autogas.errors import AutogasError
-from autogas.network_search import NetworkSearch, plan_network_search, summary_lines
-from autogas.scoring import ProxyScorer, proxy_name, resolve_proxy
+from autogas.pipeline.settings import (
+    EVAL_DIR, SEARCH_FILE, SETTINGS_FILE, TRAIN_DIR, PipelineResult, PipelineSettings,
+)
+from autogas.search.cyclegan import NetworkSearch, plan_network_search, summary_lines
+from autogas.search.genetic import ArchSearchSettings
+from autogas.search.scorer import ProxyScorer, proxy_name, resolve_proxy
 from autogas.train.data import UnpairedFolders, list_images
 from autogas.train.metrics import FeatureExtractor
-
-SETTINGS_FILE = "pipeline.json"
-SEARCH_FILE = "search.json"
-TRAIN_DIR = "train"
-EVAL_DIR = "eval"
-
-
-@dataclasses.dataclass(frozen=True)
-class PipelineSettings:
-    """Everything that defines a pipeline run (recorded in ``pipeline.json``).
-
-    Budgets are raw counts (MACs counted at ``cost_resolution``); ``None`` means no limit.
-    ``images_a`` / ``images_b`` (search inputs) default to the dataset's ``trainA`` / ``trainB``.
-    ``search_resolution`` / ``search_batch`` size the proxy's input batch; ``resolution`` /
-    ``batch`` are the training crop and batch size. ``hidden`` is the CycleGANAS width ``H`` of
-    both the search and the retrained networks (default 64).
-    """
-
-    data: str
-    proxy: Any  # proxy file, text or baseline name, or a ProxyGraph / Baseline / callable
-    space: str = "cyclegan"
-    budget_macs: float | None = None
-    budget_params: float | None = None
-    d_budget_macs: float | None = None
-    d_budget_params: float | None = None
-    cost_resolution: int = 256
-    population: int = 32
-    generations: int = 16
-    mutation_rate: float = 0.2
-    hidden: int | None = None
-    n_cells: int | None = None
-    config_set: str | None = None
-    images_a: str | None = None
-    images_b: str | None = None
-    search_resolution: int = 128
-    search_batch: int = 8
-    epochs: int = 100
-    decay_epochs: int = 100
-    resolution: int = 256
-    batch: int = 1
-    seed: int = 0
-    eval_batch: int = 8
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-
-    def search_images(self, domain: str) -> str:
-        """Folder of the images the proxy sees for ``domain`` ("A" or "B")."""
-        given = self.images_a if domain == "A" else self.images_b
-        return str(given) if given is not None else str(Path(self.data) / f"train{domain}")
-
-
-@dataclasses.dataclass
-class PipelineResult:
-    """What a pipeline run produced: stage statuses, the search report, the training run, the
-    evaluation (``None`` when skipped) and the report paths."""
-
-    run_dir: Path
-    settings: dict[str, Any]
-    stages: dict[str, str]
-    search: dict[str, Any]
-    train: dict[str, Any]
-    evaluation: dict[str, Any] | None
-    report: Path
-    curves: Path
-
 
 def _settings_record(settings: PipelineSettings, proxy: ProxyScorer) -> dict[str, Any]:
     record = dataclasses.asdict(settings)
@@ -130,7 +68,7 @@ def _plan_search(settings: PipelineSettings, proxy: ProxyScorer, device: str) ->
         settings.space, proxy, budget_macs=settings.budget_macs, budget_params=settings.budget_params,
         d_budget_macs=settings.d_budget_macs, d_budget_params=settings.d_budget_params,
         cost_resolution=settings.cost_resolution,
-        settings=EvolutionSettings(population=settings.population, generations=settings.generations,
+        settings=ArchSearchSettings(population=settings.population, generations=settings.generations,
                                    mutation_rate=settings.mutation_rate),
         images_a=settings.search_images("A"), images_b=settings.search_images("B"), hidden=settings.hidden,
         n_cells=settings.n_cells, config_set=settings.config_set, resolution=settings.search_resolution,
@@ -220,9 +158,10 @@ def run_pipeline(
     missing weights fail at once; ``skip_eval`` leaves evaluation out (the report says so).
     ``log`` receives one line per stage event.
     """
-    from autogas.report import write_loss_curves, write_report
+    from autogas.pipeline.report import write_loss_curves, write_report
     from autogas.train.metrics import load_inception
-    from autogas.train.trainer import LOSS_FILE, resolve_device
+    from autogas.measure.device import resolve_device
+    from autogas.train.trainer import LOSS_FILE
 
     run_dir = Path(out)
     if settings.batch < 1 or settings.eval_batch < 1:

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from autogas.bench import init_seed
-from autogas.commands.rank import parse_amount
+from autogas.measure.seeds import init_seed
+from autogas.search.budget import parse_amount
 from autogas.errors import AutogasError
-from autogas.features import collect_features
-from autogas.inputs import input_batch
+from autogas.measure.features import collect_features
+from autogas.measure.inputs import input_batch
 from autogas.proxy import ProxyGraph, evaluate_proxy, score_modules
-from autogas.scoring import GeneratorScorer, domain_batches, open_space, proxy_name, resolve_proxy
+from autogas.search.scorer import GeneratorScorer, domain_batches, open_space, proxy_name, resolve_proxy
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
 
@@ -37,8 +37,8 @@ def test_score_follows_the_cache_rules(tiny):
 
 
 def test_feature_budget_is_the_cache_default():
-    from autogas.bench import CacheSettings
-    from autogas.scoring import DEFAULT_MAX_DIMS
+    from autogas.transnas.build import CacheSettings
+    from autogas.search.scorer import DEFAULT_MAX_DIMS
 
     assert DEFAULT_MAX_DIMS == CacheSettings(space="macro").max_dims == 512
 

@@ -11,13 +11,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from autogas.arch_search import format_count
+from autogas.search.budget import format_count
 from autogas.atomic import atomic_path, write_text_atomic
-from autogas.network_search import ROLES
+from autogas.search.cyclegan import ROLES
 from autogas.train.trainer import read_loss_log
 
 if TYPE_CHECKING:
-    from autogas.pipeline import PipelineResult
+    from autogas.pipeline.settings import PipelineResult
 
 GENERATOR_TERMS = ("g_total", "g_adv_a", "g_adv_b", "cycle_a", "cycle_b", "idt_a", "idt_b")
 DISCRIMINATOR_TERMS = ("d_a", "d_b")

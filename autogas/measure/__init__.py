@@ -1,0 +1,1 @@
+"""The one measurement protocol: init seeds, input batches, feature hooks, device resolution."""
