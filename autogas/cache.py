@@ -54,7 +54,9 @@ imported on the next open for writing.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import fcntl
 import io
 import os
@@ -275,6 +277,21 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+@dataclasses.dataclass(frozen=True)
+class Transaction:
+    """Cost of one committed write transaction: wall seconds (lock to commit), bytes handed to
+    the file (appended data, overwrites and undo records) and bytes the file grew by."""
+
+    path: str
+    seconds: float
+    written: int
+    grown: int
+
+
+TRANSACTIONS: collections.deque[Transaction] = collections.deque(maxlen=100_000)
+"""This process's committed transactions, oldest first (read by the write-cost benchmarks)."""
+
+
 @contextlib.contextmanager
 def write_transaction(path: str | os.PathLike) -> Iterator[h5py.File]:
     """An ``h5py.File`` open for appending to ``path``, applied all-or-nothing on exit.
@@ -284,6 +301,7 @@ def write_transaction(path: str | os.PathLike) -> Iterator[h5py.File]:
     """
     path = Path(path)
     undo = undo_path(path)
+    started = time.perf_counter()
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError as err:
@@ -304,6 +322,8 @@ def write_transaction(path: str | os.PathLike) -> Iterator[h5py.File]:
                 undo.unlink()
                 raise
             target.commit()
+            TRANSACTIONS.append(Transaction(str(path), time.perf_counter() - started,
+                                            target.written, os.fstat(fd).st_size - base))
     finally:
         os.close(fd)
 

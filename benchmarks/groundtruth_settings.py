@@ -1,6 +1,6 @@
 """Which training settings make a ground-truth label worth having: noise ceiling, spread, cost.
 
-    nice -n 10 python benchmarks/groundtruth_settings.py --archs 24
+    nice -n 10 python benchmarks/groundtruth_settings.py --archs 24 [--grid 600:32:16:0.001]
 
 For each candidate setting (steps, resolution, hidden) it trains the same ``--archs`` uniformly
 sampled CycleGANAS generators (seed 0) as ``G_A`` on the built-in known-answer task
@@ -34,8 +34,9 @@ from autogas.groundtruth.training import TrainingSettings, label_candidate
 from autogas.spaces import get_space
 from autogas.train.data import list_images, load_eval_batch
 
-GRID = [  # (steps, resolution, hidden), cheapest first
-    (100, 32, 16), (300, 32, 16),
+DEFAULT_LR = 2e-4  # CycleGAN's Adam learning rate
+GRID = [  # (steps, resolution, hidden, lr), cheapest first
+    (100, 32, 16, DEFAULT_LR), (300, 32, 16, DEFAULT_LR), (600, 32, 16, 1e-3), (1200, 32, 16, 1e-3),
 ]
 WORK = REPO / "benchmarks" / "work"
 JOURNAL = WORK / "groundtruth_settings.jsonl"
@@ -51,6 +52,12 @@ def sample_archs(n: int, seed: int = 0) -> list[str]:
     return list(out)
 
 
+def parse_setting(text: str) -> tuple:
+    """``steps:res:hidden[:lr]`` as a grid entry."""
+    parts = text.split(":")
+    return (int(parts[0]), int(parts[1]), int(parts[2]), float(parts[3]) if len(parts) > 3 else DEFAULT_LR)
+
+
 def read_journal() -> list[dict]:
     if not JOURNAL.exists():
         return []
@@ -63,14 +70,18 @@ def read_journal() -> list[dict]:
     return rows
 
 
+def setting(row: dict) -> tuple:
+    return (row["steps"], row["resolution"], row["hidden"], row.get("lr", DEFAULT_LR))
+
+
 def key(row: dict) -> tuple:
-    return (row["steps"], row["resolution"], row["hidden"], row["arch"], row["seed"])
+    return setting(row) + (row["arch"], row["seed"])
 
 
 def summarize(rows: list[dict], grid) -> list[dict]:
     out = []
-    for steps, res, hidden in grid:
-        mine = [r for r in rows if (r["steps"], r["resolution"], r["hidden"]) == (steps, res, hidden)]
+    for steps, res, hidden, lr in grid:
+        mine = [r for r in rows if setting(r) == (steps, res, hidden, lr)]
         by_arch: dict[str, dict[int, dict]] = {}
         for r in mine:
             by_arch.setdefault(r["arch"], {})[r["seed"]] = r
@@ -79,7 +90,7 @@ def summarize(rows: list[dict], grid) -> list[dict]:
         y1 = np.array([by_arch[a][1]["ssim"] for a in both])
         ok = np.isfinite(y0) & np.isfinite(y1)
         mean = (y0 + y1) / 2
-        row = {"steps": steps, "resolution": res, "hidden": hidden, "archs_both_seeds": len(both),
+        row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "archs_both_seeds": len(both),
                "nan_labels": int((~ok).sum()), "jobs": len(mine)}
         if ok.sum() >= 3:
             row["noise_tau"] = float(stats.kendalltau(y0[ok], y1[ok])[0])
@@ -106,15 +117,16 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
         "# Ground-truth training settings: noise ceiling, label spread, cost",
         "",
         "Produced by `nice -n 10 python benchmarks/groundtruth_settings.py "
-        f"--archs {n_archs}` (CycleGANAS generators sampled with seed 0, training seeds 0 and 1, "
+        f"--archs {n_archs} --grid STEPS:RES:HIDDEN:LR` per row (rows 1-2 from an earlier run, "
+        "imported with `--import-jobs`) (CycleGANAS generators sampled with seed 0, training seeds 0 and 1, "
         "known-answer task `unsharp`, label SSIM(G_A(x), T(x)) on held-out crops; one torch thread). "
         "Noise ceiling = Kendall tau between the two seeds' labels. Seconds are per arch and "
         "seed; *wall* is inflated by other processes on the 2 shared cores (load = median "
         "1-minute load average at job start); CPU is this process's CPU time.",
         "",
-        "| steps | res | hidden | archs (2 seeds) | NaN | noise tau | noise rho | label std | label min | "
+        "| steps | res | hidden | lr | archs (2 seeds) | NaN | noise tau | noise rho | label std | label min | "
         "label max | mean seed diff | PSNR | wall s | CPU s | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v, fmt):
@@ -122,7 +134,7 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
 
     for r in table:
         lines.append(
-            f"| {r['steps']} | {r['resolution']} | {r['hidden']} | {r['archs_both_seeds']} | "
+            f"| {r['steps']} | {r['resolution']} | {r['hidden']} | {r['lr']:g} | {r['archs_both_seeds']} | "
             f"{r['nan_labels']} | {f(r.get('noise_tau'), '.3f')} | {f(r.get('noise_spearman'), '.3f')} | "
             f"{f(r.get('label_std'), '.4f')} | {f(r.get('label_min'), '.4f')} | "
             f"{f(r.get('label_max'), '.4f')} | {f(r.get('seed_abs_diff_mean'), '.4f')} | "
@@ -147,7 +159,7 @@ def _plot(table: list[dict]) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for r in done:
         ax.scatter(r["cpu_s_per_arch_seed"], r["noise_tau"])
-        ax.annotate(f"{r['steps']}st/{r['resolution']}px/H{r['hidden']} (n={r['archs_both_seeds']})",
+        ax.annotate(f"{r['steps']}st/{r['resolution']}px/H{r['hidden']}/lr{r['lr']:g} (n={r['archs_both_seeds']})",
                     (r["cpu_s_per_arch_seed"], r["noise_tau"]), fontsize=7)
     ax.axhline(0.6, ls="--", lw=0.8, color="grey")
     ax.set_xlabel("CPU s per arch and seed")
@@ -160,26 +172,38 @@ def _plot(table: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=24)
-    parser.add_argument("--grid", default=None, help="settings 'steps:res:hidden,...' (default: the built-in grid)")
+    parser.add_argument("--grid", default=None,
+                        help="settings 'steps:res:hidden[:lr],...' to run (default: the built-in grid)")
+    parser.add_argument("--import-jobs", metavar="JSON",
+                        help="seed the journal with the 'jobs' of an earlier results JSON (kept rows)")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the journal")
     args = parser.parse_args()
-    grid = GRID if args.grid is None else [tuple(int(v) for v in g.split(":")) for g in args.grid.split(",")]
+    grid = GRID if args.grid is None else [parse_setting(g) for g in args.grid.split(",")]
     archs = sample_archs(args.archs)
     rows = read_journal()
+    if args.import_jobs:
+        known = {key(r) for r in rows}
+        WORK.mkdir(parents=True, exist_ok=True)
+        with open(JOURNAL, "a") as fh:
+            for r in json.loads(open(args.import_jobs).read())["jobs"]:
+                if key(r) not in known:
+                    fh.write(json.dumps(r) + "\n")
+        rows = read_journal()
     if args.report:
-        write_report(rows, grid, args.archs)
+        write_report(rows, GRID, args.archs)  # the report always shows the whole table
         return
     torch.set_num_threads(1)
     done = {key(r) for r in rows}
     WORK.mkdir(parents=True, exist_ok=True)
-    tasks = {res: materialize(KnownAnswerTask(res)) for _, res, _ in grid}
+    tasks = {res: materialize(KnownAnswerTask(res)) for _, res, _, _ in grid}
     tests = {res: load_eval_batch(list_images(root / "testA"), res) for res, root in tasks.items()}
     total = len(archs) * len(grid) * len(SEEDS)
     for i, arch in enumerate(archs):
-        for steps, res, hidden in grid:
-            settings = TrainingSettings(steps=steps, resolution=res, hidden=hidden)
+        for steps, res, hidden, lr in grid:
+            settings = TrainingSettings(steps=steps, resolution=res, hidden=hidden, lr=lr)
             for seed in SEEDS:
-                row = {"steps": steps, "resolution": res, "hidden": hidden, "arch": arch, "seed": seed}
+                row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "arch": arch,
+                       "seed": seed}
                 if key(row) in done:
                     continue
                 load1 = os.getloadavg()[0]
@@ -190,11 +214,11 @@ def main() -> None:
                 with open(JOURNAL, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
                 rows.append(row)
-                print(f"[{len(rows)}/{total}] {steps}/{res}/{hidden} {arch} seed {seed}: "
+                print(f"[{len(rows)}/{total}] {steps}/{res}/{hidden}/{lr:g} {arch} seed {seed}: "
                       f"ssim {row['ssim']:.4f} wall {row['wall_seconds']:.1f}s cpu {row['cpu_seconds']:.1f}s "
                       f"load {load1:.1f}", flush=True)
-        write_report(rows, grid, args.archs)
-    write_report(rows, grid, args.archs)
+        write_report(rows, GRID, args.archs)
+    write_report(rows, GRID, args.archs)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ class TrainingSettings:
     resolution: int = 64
     hidden: int = 32
     batch_size: int = 1
+    lr: float = 2e-4
 
     def __post_init__(self) -> None:
         for name in ("steps", "resolution", "hidden", "batch_size"):
@@ -62,11 +63,14 @@ class TrainingSettings:
                 raise AutogasError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
         if self.resolution < 32 or self.resolution % 4:
             raise AutogasError(f"--resolution must be a multiple of 4 and >= 32, got {self.resolution}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise AutogasError(f"--lr must be in (0, 1), got {self.lr!r}")
         if self.hidden % 4:
             raise AutogasError(f"--hidden must be a multiple of 4, got {self.hidden}")
 
     def describe(self) -> str:
-        return (f"steps={self.steps},res={self.resolution},hidden={self.hidden},batch={self.batch_size},"
+        lr = "" if self.lr == 2e-4 else f",lr={self.lr:g}"  # the CycleGAN default is left out (older caches)
+        return (f"steps={self.steps},res={self.resolution},hidden={self.hidden},batch={self.batch_size}{lr},"
                 f"G_B={REFERENCE_G},D={REFERENCE_D}:ndf={self.hidden}")
 
     def config(self, candidate: str, data: str | Path, seed: int) -> TrainConfig:
@@ -74,7 +78,7 @@ class TrainingSettings:
         return TrainConfig(data=str(data), arch_a=candidate, arch_b=REFERENCE_G, disc_a=REFERENCE_D,
                            disc_b=REFERENCE_D, hidden=self.hidden, ndf=self.hidden, epochs=1,
                            decay_epochs=0, batch_size=self.batch_size, resolution=self.resolution,
-                           seed=seed, samples=1)
+                           lr=self.lr, seed=seed, samples=1)
 
 
 def train_candidate(candidate: str, data: str | Path, settings: TrainingSettings, seed: int, *,
