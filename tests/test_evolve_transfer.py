@@ -185,3 +185,34 @@ def test_multi_bench_search_is_deterministic_and_resumable(benches, tmp_path):
     assert resumed.state.fitness == first.state.fitness
     with pytest.raises(AutogasError, match="benches"):
         evolve(paths[:2], TINY, checkpoint=ckpt, resume=True, progress=False)
+
+
+# ----------------------------------------------------------------------------- CLI: report and picture
+def test_cli_multi_bench_report_summary_and_picture(benches, tmp_path, capsys):
+    out = tmp_path / "best.json"
+    assert main(["evolve", "--bench", benches["a"], "--bench", benches["b"], "--bench",
+                 benches["free"], "--out", str(out), "--population", "6", "--generations", "2",
+                 "--topk", "2", "--val-size", "5", "--constraint-size", "4", "--workers", "1",
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert {n: b["role"] for n, b in report["benches"].items()} == {
+        "a": "labelled", "b": "labelled", "free": "constraint"}
+    for name in ("a", "b"):
+        bench = report["benches"][name]
+        assert bench["n_fit"] == 5 and bench["test"]["n"] == 7
+        assert f"{name} test: kendall {bench['test']['kendall']:+.4f}" in printed
+    assert report["benches"]["free"]["all"]["n"] == 8 and "free all: constraint" in printed
+    assert report["scores"] == {k: report["benches"]["a"][k] for k in ("val", "test", "all")}
+    # the evolved proxy reads activations: the default rule accepted it, and it passes the check
+    best = ProxyGraph.parse(report["proxy"])
+    assert structural_reason(best) is None
+    assert ActivationCheck(FeatureCache(benches["a"]).load(), seed=0).reason(best) is None
+    png = out.with_name("best.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    capsys.readouterr()
+    assert main(["score", "--proxy", str(out), "--bench", benches["a"], "--bench",
+                 benches["free"], "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["benches"]
+    assert rows[0]["kendall"] == pytest.approx(report["benches"]["a"]["all"]["kendall"], abs=1e-6)
+    assert rows[1]["kendall"] is None and rows[1]["n"] == 8 and rows[1]["nan"] == 0
