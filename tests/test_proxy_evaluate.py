@@ -11,7 +11,7 @@ from autogas.cli import main
 from autogas.errors import AutogasError
 from autogas.measure.features import FeatureSet, LayerInfo, collect_features
 from autogas.proxy import (Evaluator, Population, ProxyGraph, evaluate_proxy, rank_scores,
-                           register_op, score_module, score_modules)
+                           register_op, score_module, score_modules, unregister_op)
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
 
@@ -103,7 +103,10 @@ def test_raising_op_marks_invalid():
         """always fails"""
         raise RuntimeError("boom")
 
-    result = evaluate_proxy("sum(trace(gram(test_raises_eval(F))))", synthetic_sets())
+    try:
+        result = evaluate_proxy("sum(trace(gram(test_raises_eval(F))))", synthetic_sets())
+    finally:
+        unregister_op("test_raises_eval")
     assert result.invalid and "RuntimeError: boom" in result.reason
 
 

@@ -5,7 +5,8 @@ import random
 import pytest
 
 from autogas.errors import AutogasError
-from autogas.proxy import SCORE, TYPES, ProxyGraph, load_proxy, make_node, register_op, signatures
+from autogas.proxy import (SCORE, TYPES, ProxyGraph, load_proxy, make_node, register_op, signatures,
+                           unregister_op)
 from autogas.proxy.graph import MAX_DEPTH, Node, read_proxy_json
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
@@ -107,17 +108,23 @@ def test_prefix_errors():
         ProxyGraph.from_prefix(["nope"])
 
 
-def test_user_registered_op_joins_the_language():
+def test_user_registered_op_joins_the_language_and_leaves_it():
     @register_op("transform", "test_double_graph")
     def double(x):
         """2 x"""
         return 2 * x
 
-    g = ProxyGraph.parse("sum(trace(gram(test_double_graph(F))))")
-    assert g.prefix()[3] == "test_double_graph__features"
-    assert make_node("test_double_graph", make_node("F")).type == "features"
-    with pytest.raises(ValueError, match="already registered"):
-        register_op("transform", "test_double_graph")(double)
+    try:
+        g = ProxyGraph.parse("sum(trace(gram(test_double_graph(F))))")
+        assert g.prefix()[3] == "test_double_graph__features"
+        assert make_node("test_double_graph", make_node("F")).type == "features"
+        with pytest.raises(ValueError, match="already registered"):
+            register_op("transform", "test_double_graph")(double)
+    finally:
+        unregister_op("test_double_graph")
+    assert "test_double_graph" not in {s.name for s in signatures()}
+    with pytest.raises(AutogasError):
+        ProxyGraph.parse("sum(trace(gram(test_double_graph(F))))")
     with pytest.raises(ValueError, match="unknown stage"):
         register_op("nope", "x")
     with pytest.raises(ValueError, match="identifier"):

@@ -36,11 +36,18 @@ def test_score_follows_the_cache_rules(tiny):
             result.build_seconds + result.forward_seconds + result.proxy_seconds)
 
 
-def test_feature_budget_is_the_cache_default():
+def test_scorer_keeps_the_cache_feature_budget(tiny):
+    """Every layer above the budget keeps exactly that many coordinates, the cache's default."""
     from autogas.transnas.build import CacheSettings
-    from autogas.search.scorer import DEFAULT_MAX_DIMS
 
-    assert DEFAULT_MAX_DIMS == CacheSettings(space="macro").max_dims == 512
+    space, inputs, archs = tiny
+    scorer = GeneratorScorer(space, PAPER, inputs, device="cpu")
+    fs = scorer.features(scorer.build(archs[0]))
+    big = [(f.shape[1], info.dims) for f, info in zip(fs.features, fs.layers) if info.dims > 512]
+    small = [(f.shape[1], info.dims) for f, info in zip(fs.features, fs.layers) if info.dims <= 512]
+    assert big and {kept for kept, _ in big} == {512}  # hand count: 8 channels x 16 x 16 > 512
+    assert all(kept == dims for kept, dims in small)
+    assert CacheSettings(space="macro").max_dims == 512
 
 
 def test_score_alone_equals_score_among_others(tiny):

@@ -11,7 +11,7 @@ Add an op with ``@register_op("transform", "my_op")`` (see :mod:`autogas.proxy.r
 """
 from autogas.proxy.registry import (
     CODE, FEATURES, KERNELS, LAYER_SCORES, NETKERNEL, SCORE, STAGES, TYPES, OpSpec, describe,
-    register_op, signatures,
+    register_op, signatures, unregister_op,
 )
 from autogas.proxy import ops  # noqa: F401  (registers the built-in ops)
 from autogas.proxy.graph import Node, ProxyGraph, load_proxy, make_node, read_proxy_json
@@ -21,7 +21,7 @@ from autogas.proxy.api import score_module, score_modules
 
 __all__ = [
     "CODE", "FEATURES", "KERNELS", "LAYER_SCORES", "NETKERNEL", "SCORE", "STAGES", "TYPES",
-    "OpSpec", "describe", "register_op", "signatures", "Node", "ProxyGraph", "load_proxy",
+    "OpSpec", "describe", "register_op", "signatures", "unregister_op", "Node", "ProxyGraph", "load_proxy",
     "make_node", "read_proxy_json", "LayerTable", "Population", "Evaluator", "ProxyResult",
     "evaluate_proxy", "rank_scores", "score_module", "score_modules",
 ]

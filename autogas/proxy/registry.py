@@ -141,6 +141,14 @@ def register_op(
     return decorate
 
 
+def unregister_op(name: str) -> None:
+    """Remove every signature of op ``name`` (a user op added by :func:`register_op`; tests use it
+    to leave the language as they found it). KeyError if ``name`` is not registered."""
+    specs = _BY_NAME.pop(name)
+    for spec in specs:
+        del _BY_KEY[spec.key]
+
+
 def lookup(name: str, in_types: tuple[str, ...]) -> OpSpec | None:
     """The signature of ``name`` accepting ``in_types``, or ``None``."""
     return next((s for s in _BY_NAME.get(name, ()) if s.in_types == in_types), None)
