@@ -4,12 +4,14 @@
 
 * ``data=DIR``: a CycleGAN dataset root (``DIR/trainA``, ``DIR/trainB``; the test folders are not
   used by the search);
-* ``task=NAME``: a built-in task from :data:`TASKS`. A task is a function returning the
-  :class:`~autogas.train.data.UnpairedFolders` of its training images (a task that makes its
-  images, like the ground-truth task of issue 10, writes them to a folder first and returns
-  that). ``photos`` is the packaged photographs split as the training-free search splits them:
+* ``task=NAME``: a built-in task from :data:`TASKS`, made at the search resolution. A task is
+  a function of the resolution returning the :class:`~autogas.train.data.UnpairedFolders` of
+  its training images. ``unsharp`` is the known-answer task of :mod:`autogas.groundtruth.task`
+  (photographs -> strong unsharp masking), written once as PNG by
+  :func:`autogas.groundtruth.task.materialize` into the system temp folder and reused;
+  ``photos`` is the packaged photographs split as the training-free search splits them:
   A = astronaut, chelsea, coffee, rocket; B = retina, hubble_deep_field, ihc;
-* neither: :data:`DEFAULT_TASK`.
+* neither: :data:`DEFAULT_TASK` (``unsharp``).
 
 Batches are the trainer's (:func:`autogas.train.data.epoch_batches`: CycleGAN's resize, random
 crop and flip, unaligned, determined by ``(seed, epoch)``).
@@ -28,15 +30,21 @@ from autogas.errors import AutogasError
 from autogas.train.data import UnpairedFolders
 
 
-def _packaged_photos() -> UnpairedFolders:
+def _packaged_photos(resolution: int) -> UnpairedFolders:
     from autogas.measure.inputs import packaged_image_paths
 
     paths = packaged_image_paths()
     return UnpairedFolders(root=paths[0].parent, train_a=list(paths[:4]), train_b=list(paths[4:]))
 
 
-TASKS: dict[str, Callable[[], UnpairedFolders]] = {"photos": _packaged_photos}
-DEFAULT_TASK = "photos"  # to become the ground-truth task (issue 10) when autogas.groundtruth ships it
+def _known_answer(resolution: int) -> UnpairedFolders:
+    from autogas.groundtruth.task import KnownAnswerTask, materialize
+
+    return UnpairedFolders.open(materialize(KnownAnswerTask(resolution)))
+
+
+TASKS: dict[str, Callable[[int], UnpairedFolders]] = {"unsharp": _known_answer, "photos": _packaged_photos}
+DEFAULT_TASK = "unsharp"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +59,8 @@ class SearchData:
         return f"{self.source}, domain {domain}: {len(files)} images"
 
 
-def open_search_data(data: str | None = None, task: str | None = None) -> SearchData:
-    """The images of ``data`` (a dataset root) or of the task ``task`` (module doc);
+def open_search_data(data: str | None = None, task: str | None = None, *, resolution: int = 64) -> SearchData:
+    """The images of ``data`` (a dataset root) or of the task ``task`` at ``resolution`` (module doc);
     :class:`AutogasError` for both, an unknown task, or a missing or empty folder."""
     if data is not None and task is not None:
         raise AutogasError("give --data DIR or --task NAME, not both")
@@ -61,7 +69,7 @@ def open_search_data(data: str | None = None, task: str | None = None) -> Search
     name = DEFAULT_TASK if task is None else task
     if name not in TASKS:
         raise AutogasError(f"unknown task {name!r}; known: {', '.join(TASKS)}")
-    return SearchData(TASKS[name](), f"task {name}")
+    return SearchData(TASKS[name](resolution), f"task {name}")
 
 
 def halve(folders: UnpairedFolders, seed: int) -> tuple[UnpairedFolders, UnpairedFolders]:

@@ -81,7 +81,6 @@ def write_alpha_plot(search, png: str | Path) -> Path:
             op = OP_TABLES[space.cell_types[slot // 2]][chosen]
             ax.plot(epochs, [r["probabilities"][role][slot][chosen] for r in search.history], marker=".",
                     linewidth=1, label=f"{slot}: {op}")
-        ax.axhline(1.0 / len(OP_TABLES["residual"]), color="grey", linewidth=0.5, linestyle=":")
         ax.set_title(f"{role}: {search.history[-1]['archs'][role]}", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("softmax(alpha) of the derived op")

@@ -96,17 +96,22 @@ class SupernetSearch:
         """A fresh run; :class:`AutogasError` if ``run_dir`` already holds one."""
         run_dir = Path(run_dir)
         if (run_dir / CONFIG_FILE).exists() or (run_dir / CHECKPOINT_FILE).exists():
-            raise AutogasError(f"{run_dir} already holds a search run; use --resume or another --run-dir")
-        search = cls(settings, open_search_data(data, task), run_dir, data_args={"data": data, "task": task},
-                     device=device)
+            raise AutogasError(f"{run_dir} already holds a search run; use --resume or another --run")
+        data = None if data is None else str(Path(data).resolve())
+        search = cls(settings, open_search_data(data, task, resolution=settings.resolution), run_dir,
+                     data_args={"data": data, "task": task}, device=device)
         write_text_atomic(run_dir / CONFIG_FILE, json.dumps(
             {"settings": settings.to_json(), "data": search.data_args, "source": search.data.source},
             indent=2) + "\n")
         return search
 
     @classmethod
-    def resume(cls, run_dir: str | Path, *, device: str = "auto") -> "SupernetSearch":
-        """Reopen ``run_dir`` at its last checkpoint (a run killed before its first one restarts)."""
+    def resume(cls, run_dir: str | Path, *, device: str = "auto",
+               expect: dict[str, Any] | None = None) -> "SupernetSearch":
+        """Reopen ``run_dir`` at its last checkpoint (a run killed before its first one restarts).
+
+        ``expect`` maps settings fields (and ``data``, ``task``) to values the caller asked for;
+        :class:`AutogasError` if the run was started with other values."""
         path = Path(run_dir) / CONFIG_FILE
         if not path.is_file():
             raise AutogasError(f"no search run to resume in {run_dir} ({CONFIG_FILE} not found)")
@@ -116,7 +121,15 @@ class SupernetSearch:
             data_args = {"data": config["data"]["data"], "task": config["data"]["task"]}
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise AutogasError(f"cannot read search config {path}: {err}") from None
-        search = cls(settings, open_search_data(**data_args), run_dir, data_args=data_args, device=device)
+        recorded = {**settings.to_json(), **data_args}
+        for key, value in (expect or {}).items():
+            if key == "data" and value is not None:
+                value = str(Path(value).resolve())
+            if recorded[key] != value:
+                raise AutogasError(f"{run_dir} was started with {key}={recorded.get(key)!r}, not {value!r}; "
+                                   "resume without changing it, or start another --run")
+        search = cls(settings, open_search_data(**data_args, resolution=settings.resolution), run_dir,
+                     data_args=data_args, device=device)
         checkpoint = Path(run_dir) / CHECKPOINT_FILE
         if checkpoint.exists():
             search.load_state(load_torch_file(checkpoint, what="search checkpoint", map_location=search.device))
