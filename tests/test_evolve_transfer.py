@@ -202,7 +202,7 @@ def test_cli_multi_bench_report_summary_and_picture(benches, tmp_path, capsys):
         bench = report["benches"][name]
         assert bench["n_fit"] == 5 and bench["test"]["n"] == 7
         assert f"{name} test: kendall {bench['test']['kendall']:+.4f}" in printed
-    assert report["benches"]["free"]["all"]["n"] == 8 and "free all: constraint" in printed
+    assert report["benches"]["free"]["all"]["n"] == 8 and "free all: unlabelled, n=8" in printed
     assert report["scores"] == {k: report["benches"]["a"][k] for k in ("val", "test", "all")}
     # the evolved proxy reads activations: the default rule accepted it, and it passes the check
     best = ProxyGraph.parse(report["proxy"])

@@ -47,18 +47,22 @@ def register(subparsers) -> None:
     p.add_argument("--init", action="append", default=[], metavar="PROXY",
                    help="proxy text or JSON file joining the initial pool (repeatable)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="local worker processes for the fitness (1 = in this process)")
+                   help="local worker processes for the fitness (1 = in this process; default: "
+                        f"every core of this machine, os.cpu_count() = {os.cpu_count() or 1})")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="evaluate on a Dask distributed cluster instead (e.g. tcp://host:8786)")
     p.add_argument("--checkpoint", help="state saved after every generation "
                                         "(default: <out>.checkpoint.json)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint (an error if there is none)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out (without it an existing --out is refused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from autogas.atomic import write_text_atomic
+    from autogas.atomic import check_output, write_text_atomic
     from autogas.evolve import EvolutionSettings, evolve, make_map, search_report
     from autogas.proxy import load_proxy
 
@@ -71,11 +75,16 @@ def run(args) -> int:
         allow_shape_only=args.allow_shape_only,
     ).check()
     init = [load_proxy(p) for p in args.init]
-    out = Path(args.out)
-    if out.is_dir():
-        raise AutogasError(f"--out {out} is a directory")
+    if args.workers < 1:
+        raise AutogasError(f"--workers must be >= 1, got {args.workers}")
+    out = check_output(args.out, refuse_existing=not (args.resume or args.overwrite),
+                       existing_hint="--resume to continue its checkpoint, --overwrite to replace it,")
     checkpoint = Path(args.checkpoint) if args.checkpoint else out.with_name(
         out.name + ".checkpoint.json")
+    check_output(checkpoint, option="--checkpoint")
+    if args.resume and not checkpoint.exists():
+        raise AutogasError(f"--resume: no checkpoint {checkpoint} to continue (run without --resume "
+                           "to start a search)")
     with make_map(args.workers, args.scheduler) as fmap:
         result = evolve(args.benches, settings, init=init, fitness_map=fmap,
                         checkpoint=checkpoint, resume=args.resume, progress=not args.quiet)
@@ -85,20 +94,14 @@ def run(args) -> int:
     except OSError as err:
         raise AutogasError(f"cannot write {out}: {err.strerror or err}") from None
     from autogas.evolve.plot import plot_search
+    from autogas.score import describe_scores
 
     picture = plot_search(result, report, out.with_name(out.stem + ".png"))
     for name, bench in report["benches"].items():
         splits = ("val", "test") if bench["role"] == "labelled" else ("all",)
         for split in splits:
-            s = bench[split]
             where = f"{name} {split}"
-            if s["invalid"]:
-                print(f"{where:>16}: invalid ({s.get('reason')}) on {s['n']} archs")
-            elif s["kendall"] is None:
-                print(f"{where:>16}: constraint  n={s['n']}  NaN {s['nan']}  non-constant")
-            else:
-                print(f"{where:>16}: kendall {s['kendall']:+.4f}  spearman {s['spearman']:+.4f}  "
-                      f"pearson {s['pearson']:+.4f}  (n={s['n']}, NaN {s['nan']})")
+            print(f"{where:>16}: {describe_scores(bench[split])}")
     print(f"best: {report['proxy']}  ({report['evaluations']} evaluations, "
           f"{report['evals_per_second']} evals/s) -> {out}, {picture}")
     return 0

@@ -46,10 +46,9 @@ def run(args) -> int:
         return 0
     if not args.proxy or not args.benches:
         raise AutogasError("score needs --proxy and --bench (or --list-ops)")
-    from tqdm import tqdm
-
     from autogas.cache import FeatureCache
-    from autogas.score import score_on_cache
+    from autogas.progress import progress_bar
+    from autogas.score import describe_scores, score_on_cache
 
     graph = _graph(args.proxy)
     caches = [FeatureCache(b) for b in args.benches]  # every file is checked before any work
@@ -58,8 +57,8 @@ def run(args) -> int:
         labelled = int(np.isfinite(cache.labels).sum())
         if 0 < labelled < 3:
             raise AutogasError(f"{bench} has {labelled} labelled architectures; need at least 3")
-        scored = score_on_cache(graph, cache, progress=lambda it: tqdm(
-            it, desc=f"scoring {bench}", unit="chunk", disable=None, mininterval=10))
+        scored = score_on_cache(graph, cache, progress=lambda it: progress_bar(
+            it, desc=f"scoring {bench}", unit="chunk"))
         rows.append({"bench": bench, **scored.scores})
     if args.json:
         report = {"proxy": graph.text, "benches": rows}
@@ -69,11 +68,5 @@ def run(args) -> int:
         return 0
     print(graph.text)
     for row in rows:
-        if row["invalid"]:
-            print(f"  {row['bench']}: invalid ({row['reason']}) on {row['n']} archs")
-        elif row["kendall"] is None:
-            print(f"  {row['bench']}: unlabelled, n={row['n']}, NaN {row['nan']}, non-constant")
-        else:
-            print(f"  {row['bench']}: kendall {row['kendall']:+.4f}  spearman {row['spearman']:+.4f}  "
-                  f"pearson {row['pearson']:+.4f}  (n={row['n']}, NaN {row['nan']})")
+        print(f"  {row['bench']}: {describe_scores(row)}")
     return 0

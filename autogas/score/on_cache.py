@@ -64,3 +64,13 @@ def score_on_cache(proxy: ProxyGraph | str | os.PathLike, cache: FeatureCache | 
     if result.invalid or result.reason:
         scores["reason"] = result.reason
     return CacheScore(str(cache.path), archs, result.values, scores)
+
+
+def describe_scores(scores: dict[str, Any]) -> str:
+    """One line for a row of scores (as printed by ``autogas score`` and ``autogas evolve``)."""
+    if scores["invalid"]:
+        return f"invalid ({scores.get('reason')}) on {scores['n']} archs"
+    if scores["kendall"] is None:
+        return f"unlabelled, n={scores['n']}, NaN {scores['nan']}, non-constant"
+    return (f"kendall {scores['kendall']:+.4f}  spearman {scores['spearman']:+.4f}  "
+            f"pearson {scores['pearson']:+.4f}  (n={scores['n']}, NaN {scores['nan']})")
