@@ -1,0 +1,166 @@
+"""Does a proxy evolved on several benches transfer? Macro-only vs multi-bench vs random search.
+
+    python benchmarks/evolve_transfer.py --macro benchmarks/work/transnas.h5 \\
+        --micro benchmarks/work/micro.h5 [--gt benchmarks/work/gt_cyclegan.h5] \\
+        [--seeds 0 1 2] [--generations 100] [--jobs 2]
+
+Configurations, each one search per seed at the paper's settings (P=20, k=5, T generations, 50
+validation archs per labelled bench, the activation rule on):
+
+* ``macro-only``: fitness on the TransNAS macro cache alone;
+* ``multi-bench``: the macro cache and every ``--gt`` ground truth as labelled benches (fitness =
+  min of their validation taus), ``--micro`` (unlabelled) as a constraint bench;
+* ``random``: the multi-bench fitness, every candidate a random immigrant (same budget).
+
+Every best proxy is then scored on **every** bench the same way, whatever it was searched on: a
+labelled bench on its test split (the labelled archs outside the validation split that the seed
+draws for it: the same split in every configuration), an unlabelled bench on all its archs
+(NaN share, constant or not). So the macro-only proxy is measured on micro and on the generator
+ground truth it never saw. Runs go to ``--jobs`` processes; each finished run is appended to
+``benchmarks/work/evolve_transfer.jsonl`` (a rerun skips it). Writes
+``benchmarks/results/evolve_transfer.{json,md,png}``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from _common import REPO, RESULTS, write_result
+from autogas.atomic import write_text_atomic
+from autogas.cache import FeatureCache
+from autogas.evolve import EvolutionSettings, evolve, plan_benches, state_summary
+from autogas.score import score_on_cache
+
+JOURNAL = REPO / "benchmarks" / "work" / "evolve_transfer.jsonl"
+
+
+def configs(macro: str, gts: list[str], micro: str | None) -> dict[str, tuple[list[str], dict]]:
+    multi = [macro] + gts + ([micro] if micro else [])
+    return {"macro-only": ([macro], {}), "multi-bench": (multi, {}),
+            "random": (multi, {"ratio": 0.0})}
+
+
+def score_everywhere(proxy: str, benches: list[str], seed: int, val_size: int) -> dict[str, dict]:
+    """Scores of ``proxy`` on each bench: test split if labelled, all archs if not."""
+    out = {}
+    for plan in plan_benches(benches, (val_size,), 50, seed):
+        scores = score_on_cache(proxy, FeatureCache(plan.path), plan.test).scores
+        out[plan.name] = {"role": plan.role, **scores}
+    return out
+
+
+def run_one(name: str, benches: list[str], options: dict, every: list[str], seed: int,
+            generations: int, population: int, val_size: int) -> dict:
+    settings = EvolutionSettings(generations=generations, population=population, seed=seed,
+                                 val_size=val_size, topk=min(5, population - 1), **options)
+    tick = time.perf_counter()
+    result = evolve(benches, settings, progress=False)
+    seconds = time.perf_counter() - tick
+    return {"config": name, "seed": seed, "benches": [Path(b).stem for b in benches],
+            "proxy": result.best, "fitness": result.state.fitness[result.best].kendall,
+            "seconds": round(seconds, 1), **{k: v for k, v in state_summary(result.state).items()
+                                               if k != "seconds"},
+            "scores": score_everywhere(result.best, every, seed, val_size)}
+
+
+def read_journal() -> list[dict]:
+    if not JOURNAL.exists():
+        return []
+    rows = []
+    for line in JOURNAL.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass  # a torn last line from a kill
+    return rows
+
+
+def summarize(rows: list[dict], names: list[str], bench_names: list[str]) -> list[dict]:
+    table = []
+    for name in names:
+        mine = [r for r in rows if r["config"] == name]
+        row = {"config": name, "runs": len(mine),
+               "seconds_mean": float(np.mean([r["seconds"] for r in mine])) if mine else None}
+        for bench in bench_names:
+            cells = [r["scores"][bench] for r in mine if bench in r["scores"]]
+            taus = np.array([np.nan if c["kendall"] is None else c["kendall"] for c in cells])
+            row[bench] = {
+                "kendall_mean": float(np.nanmean(taus)) if np.isfinite(taus).any() else None,
+                "kendall_std": float(np.nanstd(taus)) if np.isfinite(taus).any() else None,
+                "invalid": int(sum(c["invalid"] for c in cells)),
+                "nan_share_mean": (float(np.mean([c["nan"] / max(c["n"], 1) for c in cells]))
+                                   if cells else None),
+                "n": cells[0]["n"] if cells else None, "role": cells[0]["role"] if cells else None}
+        table.append(row)
+    return table
+
+
+def write_report(rows: list[dict], names: list[str], every: list[str], command: str) -> None:
+    bench_names = [Path(b).stem for b in every]
+    table = summarize(rows, names, bench_names)
+    write_result("evolve_transfer", {"table": table, "runs": rows})
+    head = "| config | runs | s/run | " + " | ".join(bench_names) + " |"
+    lines = ["# Proxy search that transfers: macro-only vs multi-bench vs random search", "",
+             f"`{command}`. Each cell: Kendall tau on that bench's test split (labelled) as mean ± std "
+             "over seeds, or, on an unlabelled bench, the mean NaN share and the count of runs whose "
+             "proxy is invalid (constant or failing) there.", "", head,
+             "|" + "---|" * (3 + len(bench_names))]
+    for row in table:
+        cells = []
+        for b in bench_names:
+            c = row[b]
+            if c["role"] == "labelled":
+                cells.append("invalid" if c["kendall_mean"] is None else
+                             f"{c['kendall_mean']:+.3f} ± {c['kendall_std']:.3f}"
+                             + (f" ({c['invalid']} invalid)" if c["invalid"] else ""))
+            else:
+                cells.append("-" if c["nan_share_mean"] is None else
+                             f"NaN {100 * c['nan_share_mean']:.1f} %, {c['invalid']} invalid")
+        secs = "-" if row["seconds_mean"] is None else f"{row['seconds_mean']:.0f}"
+        lines.append(f"| {row['config']} | {row['runs']} | {secs} | " + " | ".join(cells) + " |")
+    lines += ["", "Best proxies:", ""]
+    lines += [f"- {r['config']}, seed {r['seed']}: `{r['proxy']}`" for r in rows]
+    write_text_atomic(RESULTS / "evolve_transfer.md", "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--macro", required=True, help="labelled TransNAS macro cache")
+    parser.add_argument("--gt", action="append", default=[], help="labelled generator ground truth")
+    parser.add_argument("--micro", help="unlabelled micro cache (a constraint bench)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--generations", type=int, default=100)
+    parser.add_argument("--population", type=int, default=20)
+    parser.add_argument("--val-size", type=int, default=50)
+    parser.add_argument("--configs", nargs="+", default=None)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    plan = configs(args.macro, args.gt, args.micro)
+    names = args.configs or list(plan)
+    every = [args.macro] + args.gt + ([args.micro] if args.micro else [])
+    command = " ".join(["python", "benchmarks/evolve_transfer.py"] + __import__("sys").argv[1:])
+    rows = read_journal()
+    done = {(r["config"], r["seed"]) for r in rows}
+    todo = [(n, s) for n in names for s in args.seeds if (n, s) not in done]
+    JOURNAL.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, n, plan[n][0], plan[n][1], every, s, args.generations,
+                               args.population, args.val_size) for n, s in todo]
+        for future in futures:
+            row = future.result()
+            with open(JOURNAL, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            rows.append(row)
+            print(f"{row['config']} seed {row['seed']}: {row['proxy']} ({row['seconds']} s)", flush=True)
+            write_report(rows, names, every, command)
+    write_report(rows, names, every, command)
+
+
+if __name__ == "__main__":
+    main()
