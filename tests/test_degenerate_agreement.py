@@ -93,3 +93,25 @@ def test_a_proxy_failing_everywhere_is_invalid(cache_path, capsys):
     assert main(["score", "--proxy", "sum(trace(gram(F)))", "--bench", str(cache_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["nan"] == 0
     assert not evaluate_proxy(PROXY, cache.load(healthy)).invalid
+
+
+def test_graphs_and_baselines_share_one_network_interface():
+    """``proxy(model, inputs, seed=...)`` for a graph equals the scorer's forward + proxy value;
+    a baseline resolved by name answers the same call."""
+    import torch
+    from torch import nn
+
+    from autogas.measure.features import collect_features
+    from autogas.score import NetworkProxy, resolve_proxy
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU())
+    inputs = torch.randn(6, 3, 12, 12)
+    graph, baseline = resolve_proxy("sum(trace(gram(F)))"), resolve_proxy("nwot")
+    assert isinstance(graph, NetworkProxy) and isinstance(baseline, NetworkProxy)
+    assert graph.name == "sum(trace(gram(F)))" and baseline.name == "nwot"
+    features = collect_features(net, inputs, seed=3)
+    # oracle: trace of a Gram matrix is the sum of squares, summed over layers (no subsampling here)
+    expected = sum(float((f.astype(np.float64) ** 2).sum()) for f in features.features)
+    assert graph(net, inputs, seed=3) == pytest.approx(expected, rel=1e-6)
+    assert np.isfinite(baseline(net, inputs, seed=3))

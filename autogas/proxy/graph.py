@@ -161,6 +161,19 @@ class ProxyGraph:
     def __str__(self) -> str:
         return self.text
 
+    # -- the network-proxy interface (shared with baselines: autogas.score.NetworkProxy) -----
+    @property
+    def name(self) -> str:
+        """The canonical text (a graph's identity)."""
+        return self.text
+
+    def __call__(self, model, inputs, *, seed: int = 0) -> float:
+        """The proxy value of ``model`` on ``inputs``: one hooked forward pass, then this graph
+        (:func:`autogas.proxy.score_module`); NaN if the proxy fails on this network."""
+        from autogas.proxy.api import score_module
+
+        return score_module(self, model, inputs, seed=seed)
+
     def __repr__(self) -> str:
         return f"ProxyGraph({self.text!r})"
 
