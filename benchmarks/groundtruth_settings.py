@@ -86,12 +86,21 @@ def summarize(rows: list[dict], grid) -> list[dict]:
         for r in mine:
             by_arch.setdefault(r["arch"], {})[r["seed"]] = r
         both = [a for a, s in by_arch.items() if all(k in s for k in SEEDS)]
+        late = [a for a in both if all("ssim_late" in by_arch[a][k] for k in SEEDS)]
+        if len(late) >= 3:  # the snapshot-averaged label, where it was recorded
+            l0 = np.array([by_arch[a][0]["ssim_late"] for a in late])
+            l1 = np.array([by_arch[a][1]["ssim_late"] for a in late])
+            ok_late = np.isfinite(l0) & np.isfinite(l1)
+            late_tau = float(stats.kendalltau(l0[ok_late], l1[ok_late])[0])
+        else:
+            late_tau = None
         y0 = np.array([by_arch[a][0]["ssim"] for a in both])
         y1 = np.array([by_arch[a][1]["ssim"] for a in both])
         ok = np.isfinite(y0) & np.isfinite(y1)
         mean = (y0 + y1) / 2
         row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "archs_both_seeds": len(both),
-               "nan_labels": int((~ok).sum()), "jobs": len(mine)}
+               "nan_labels": int((~ok).sum()), "jobs": len(mine), "late_noise_tau": late_tau,
+               "late_archs": len(late)}
         if ok.sum() >= 3:
             row["noise_tau"] = float(stats.kendalltau(y0[ok], y1[ok])[0])
             row["noise_spearman"] = float(stats.spearmanr(y0[ok], y1[ok])[0])
@@ -120,13 +129,14 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
         f"--archs {n_archs} --grid STEPS:RES:HIDDEN:LR` per row (rows 1-2 from an earlier run, "
         "imported with `--import-jobs`) (CycleGANAS generators sampled with seed 0, training seeds 0 and 1, "
         "known-answer task `unsharp`, label SSIM(G_A(x), T(x)) on held-out crops; one torch thread). "
-        "Noise ceiling = Kendall tau between the two seeds' labels. Seconds are per arch and "
+        "Noise ceiling = Kendall tau between the two seeds' labels (final SSIM; *late mean*: the "
+        "mean SSIM at 60-100 % of the steps, recorded from the lr-1e-3 rows on). Seconds are per arch and "
         "seed; *wall* is inflated by other processes on the 2 shared cores (load = median "
         "1-minute load average at job start); CPU is this process's CPU time.",
         "",
-        "| steps | res | hidden | lr | archs (2 seeds) | NaN | noise tau | noise rho | label std | label min | "
+        "| steps | res | hidden | lr | archs (2 seeds) | NaN | noise tau | noise rho | noise tau, late mean (n) | label std | label min | "
         "label max | mean seed diff | PSNR | wall s | CPU s | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v, fmt):
@@ -136,6 +146,7 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
         lines.append(
             f"| {r['steps']} | {r['resolution']} | {r['hidden']} | {r['lr']:g} | {r['archs_both_seeds']} | "
             f"{r['nan_labels']} | {f(r.get('noise_tau'), '.3f')} | {f(r.get('noise_spearman'), '.3f')} | "
+            f"{f(r.get('late_noise_tau'), '.3f')} ({r.get('late_archs', 0)}) | "
             f"{f(r.get('label_std'), '.4f')} | {f(r.get('label_min'), '.4f')} | "
             f"{f(r.get('label_max'), '.4f')} | {f(r.get('seed_abs_diff_mean'), '.4f')} | "
             f"{f(r.get('psnr_mean'), '.2f')} | {f(r.get('wall_s_per_arch_seed'), '.1f')} | "

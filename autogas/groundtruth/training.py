@@ -24,7 +24,9 @@ covariances, on [0, 1] with data range 1, colour channels averaged; scikit-image
 ``structural_similarity``) between ``G_A(x)`` and ``T(x)``, with PSNR beside it. A user folder
 (``--data``): the label is **minus** the FID (so higher is better, as for SSIM) of
 ``G_A(testA)`` against ``testB`` under :mod:`autogas.train.metrics`, with KID beside it. A run
-whose losses become non-finite gets a NaN label.
+whose losses become non-finite gets a NaN label. Beside the final SSIM, ``ssim_late`` is the mean SSIM
+measured at :func:`late_steps` (60-100 % of the steps): recorded to measure whether averaging
+snapshots makes a steadier label (``benchmarks/groundtruth_settings.py``).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ import dataclasses
 import math
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -81,11 +83,25 @@ class TrainingSettings:
                            lr=self.lr, seed=seed, samples=1)
 
 
+LATE_POINTS = 5  # evaluation points over the last 40 % of the steps (see late_steps)
+
+
+def late_steps(steps: int, points: int = LATE_POINTS) -> list[int]:
+    """Steps at 60, 70, 80, 90 and 100 % of ``steps`` (for 5 points), where the known-answer
+    label is also measured: their mean (``ssim_late``) averages out the step-to-step swings of
+    GAN training that make one final snapshot a noisy label."""
+    if points == 1:
+        return [steps]
+    return sorted({max(1, round(steps * (0.6 + 0.4 * k / (points - 1)))) for k in range(points)})
+
+
 def train_candidate(candidate: str, data: str | Path, settings: TrainingSettings, seed: int, *,
-                    device: str = "cpu") -> tuple[torch.nn.Module, dict[str, float]]:
+                    device: str = "cpu", probe=None, probe_steps: Sequence[int] = ()
+                    ) -> tuple[torch.nn.Module, dict[str, float]]:
     """Train the four networks for ``settings.steps`` steps; returns the trained ``G_A`` and
     loss statistics (mean generator/discriminator loss over the last tenth of the steps,
-    ``finite`` = 0 if any loss became non-finite)."""
+    ``finite`` = 0 if any loss became non-finite). ``probe(G_A)`` is called (G_A in eval mode,
+    then back to train mode) after each step in ``probe_steps``."""
     config = settings.config(candidate, data, seed)
     with tempfile.TemporaryDirectory(prefix="autogas-gt-run-") as run_dir:  # the trainer writes nothing here
         trainer = CycleGanTrainer(config, run_dir, device=device)
@@ -108,6 +124,10 @@ def train_candidate(candidate: str, data: str | Path, settings: TrainingSettings
             if step > steps - tail:
                 g_tail.append(losses["g_total"])
                 d_tail.append(losses["d_a"] + losses["d_b"])
+            if probe is not None and step in probe_steps:
+                generator = trainer.nets["G_A"]
+                probe(generator.eval())
+                generator.train()
             if step == steps:
                 break
     stats = {"g_loss": float(np.mean(g_tail)) if g_tail else math.nan,
@@ -177,12 +197,18 @@ def label_candidate(candidate: str, data: str | Path, settings: TrainingSettings
     values and the loss statistics."""
     if (test_a is None) == (extractor is None):
         raise AutogasError("label_candidate needs either test_a (known-answer task) or an extractor")
-    generator, stats = train_candidate(candidate, data, settings, seed, device=device)
+    late: list[float] = []
+    probe = None if test_a is None else (lambda g: late.append(known_answer_label(g, test_a)["ssim"]))
+    points = late_steps(settings.steps)[:-1]  # the final step is measured below
+    generator, stats = train_candidate(candidate, data, settings, seed, device=device, probe=probe,
+                                       probe_steps=points)
     if not stats["finite"]:
-        metrics = ({"ssim": math.nan, "psnr": math.nan} if test_a is not None
+        metrics = ({"ssim": math.nan, "psnr": math.nan, "ssim_late": math.nan} if test_a is not None
                    else {"fid": math.nan, "kid": math.nan})
     elif test_a is not None:
         metrics = known_answer_label(generator, test_a)
+        late.append(metrics["ssim"])
+        metrics["ssim_late"] = float(np.mean(late))
     else:
         metrics = fid_label(generator, data, settings.resolution, extractor, seed=seed)
     label = metrics["ssim"] if "ssim" in metrics else -metrics["fid"]
