@@ -292,3 +292,28 @@ def test_bad_inputs_are_one_line_errors(tmp_path, dataset, capsys, case):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("autogas: error:"), err
     assert not (tmp_path / "best.json").exists()
+
+
+def test_pipeline_runs_the_cycleganas_search_then_trains_its_networks(one_thread, tmp_path, dataset, capsys):
+    argv = ["pipeline", "--method", "cycleganas", "--data", str(dataset), "--out", str(tmp_path / "run"),
+            "--search-epochs", "1", "--search-hidden", "4", "--hidden", "8", "--n-cells", "3",
+            "--search-resolution", "32", "--resolution", "32", "--epochs", "1", "--decay-epochs", "0",
+            "--skip-eval", "--no-progress"]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "run" / "search.json").read_text())
+    assert report["method"] == "cycleganas" and report["settings"]["epochs_done"] == 1
+    trained = json.loads((tmp_path / "run" / "train" / "config.json").read_text())["networks"]
+    assert {role: net["arch"] for role, net in trained.items()} == {
+        role: net["network"] for role, net in report["networks"].items()}
+    assert "CycleGANAS differentiable search (of, softmax mixing)" in (tmp_path / "run" / "report.md").read_text()
+    capsys.readouterr()
+    assert main(argv) == 0  # a rerun skips the finished stages
+    assert "search: skipped (complete)" in capsys.readouterr().out
+    for extra in (["--budget-macs", "1"], ["--variant", "xx"]):
+        assert main(["pipeline", "--method", "cycleganas", "--data", str(dataset), "--out", str(tmp_path / "other"),
+                     "--skip-eval", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("autogas: error:"), err
+    assert main(["pipeline", "--data", str(dataset), "--out", str(tmp_path / "other"), "--space", "cyclegan",
+                 "--budget-macs", "1", "--skip-eval"]) == 2  # --method proxy without --proxy
+    assert capsys.readouterr().err.startswith("autogas: error: --method proxy needs")

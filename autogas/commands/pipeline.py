@@ -17,12 +17,14 @@ def register(subparsers) -> None:
                     "Rerunning the same command skips completed stages and resumes training.")
     p.add_argument("--data", required=True, help="dataset root with trainA/, trainB/, testA/, testB/")
     p.add_argument("--out", required=True, help="run directory (search.json, train/, eval/, report.md)")
-    p.add_argument("--space", required=True, help="cyclegan or gan-compression")
-    p.add_argument("--proxy", required=True, help="proxy JSON file (e.g. proxies/autogas_paper.json), "
-                   "proxy text, or a baseline name (nwot, synflow, ...)")
+    p.add_argument("--space", help="cyclegan or gan-compression; required by --method proxy (cycleganas: cyclegan)")
+    p.add_argument("--proxy", help="proxy JSON file (e.g. proxies/autogas_paper.json), "
+                   "proxy text, or a baseline name (nwot, synflow, ...); required by --method proxy")
     search = p.add_argument_group("search")
-    search.add_argument("--budget-macs", required=True,
-                        help="generator MAC budget, in GMACs or with a suffix (2600M)")
+    search.add_argument("--method", default="proxy", help="proxy (training-free, default) or cycleganas "
+                        "(differentiable search on DATA's training images at --search-resolution)")
+    search.add_argument("--budget-macs", help="generator MAC budget, in GMACs or with a suffix (2600M); "
+                        "required by --method proxy")
     search.add_argument("--budget-params", help="generator parameter budget, in millions or with a suffix")
     search.add_argument("--d-budget-macs", help="discriminator MAC budget (cyclegan), in GMACs")
     search.add_argument("--d-budget-params", help="discriminator parameter budget (cyclegan), in millions")
@@ -40,6 +42,11 @@ def register(subparsers) -> None:
     search.add_argument("--images-b", help="images the proxy sees for domain B (default DATA/trainB)")
     search.add_argument("--search-resolution", type=int, default=128, help="proxy input side (default 128)")
     search.add_argument("--search-batch", type=int, default=8, help="images in the proxy's batch (default 8)")
+    for name, kind, text in (("--search-epochs", int, "cycleganas: search epochs (default 1)"),
+                             ("--variant", str, "cycleganas: of (default), tf, th or ths"),
+                             ("--search-hidden", int, "cycleganas: supernet width (default 16)"),
+                             ("--mixing", str, "cycleganas: softmax (default) or gumbel")):
+        search.add_argument(name, type=kind, default=None, help=text)
     train = p.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=100, help="epochs at constant learning rate (default 100)")
     train.add_argument("--decay-epochs", type=int, default=100, help="epochs of linear decay (default 100)")
@@ -62,10 +69,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from autogas.errors import AutogasError
     from autogas.pipeline.run import PipelineSettings, run_pipeline
 
+    supernet = {name: getattr(args, name) for name in ("search_epochs", "variant", "search_hidden", "mixing")
+                if getattr(args, name) is not None}
+    if args.method == "proxy" and (None in (args.space, args.proxy, args.budget_macs) or supernet):
+        raise AutogasError("--method proxy needs --space, --proxy and --budget-macs and takes no "
+                           "--search-epochs, --variant, --search-hidden or --mixing")
     settings = PipelineSettings(
-        data=args.data, proxy=args.proxy, space=args.space, **budget_options(args),
+        data=args.data, proxy=args.proxy, space=args.space or "cyclegan", **budget_options(args), method=args.method,
+        **supernet,
         cost_resolution=args.cost_resolution, population=args.population, generations=args.generations,
         mutation_rate=args.mutation_rate, hidden=args.hidden, n_cells=args.n_cells, config_set=args.config_set,
         images_a=args.images_a, images_b=args.images_b, search_resolution=args.search_resolution,

@@ -85,7 +85,23 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
             + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""])
 
 
+def _supernet_section(search: dict[str, Any]) -> list[str]:
+    s = search["settings"]
+    lines = ["## Search", "",
+             f"CycleGANAS differentiable search ({s['variant']}, {s['mixing']} mixing): {s['epochs_done']} epochs "
+             f"of supernets at width {s['search_hidden']} on {s['resolution']}x{s['resolution']} crops "
+             f"({_code(s['data'])}), {search['search_seconds']:.0f} s; each network derived by the argmax of "
+             f"alpha per slot, at H = {search['hidden']}; parameters and MACs counted at "
+             f"{s['cost_resolution']}x{s['cost_resolution']}.", "", "### Derived architecture per epoch", ""]
+    history = {role: search["networks"][role]["history"] for role, _, _ in ROLES}
+    rows = [[record["epoch"], *(_code(history[role][i]["arch"]) for role, _, _ in ROLES)]
+            for i, record in enumerate(history["G_A"])]
+    return lines + _table(["epoch", *(role for role, _, _ in ROLES)], rows)
+
+
 def _search_section(search: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    if search.get("method") == "cycleganas":
+        return _supernet_section(search)
     s = search["settings"]
     lines = ["## Search", "",
              f"Evolutionary search, population {s['population']}, {s['generations']} generations "
@@ -168,7 +184,8 @@ def render_report(result: "PipelineResult") -> str:
     lines = [f"# autogas pipeline: {result.run_dir.name}", "",
              f"Dataset {_code(settings['data'])}, space {_code(search['space'])}"
              + (f" (H = {search['hidden']})" if search.get("hidden") else "")
-             + f", proxy {_code(search['proxy'])}, {budget}, seed {settings['seed']}.", "",
+             + (f", proxy {_code(search['proxy'])}, {budget}" if search.get("proxy") else ", CycleGANAS search")
+             + f", seed {settings['seed']}.", "",
              *_table(["stage", "status (this run)"], [[stage, status] for stage, status in result.stages.items()])]
     lines += _search_section(search, settings)
     lines += _chosen_section(search, result.train)

@@ -5,6 +5,8 @@ Stages, each writing its output into the run directory ``RUN_DIR``:
 1. **search** (:mod:`autogas.search.cyclegan`): ``G_A, G_B, D_A, D_B`` under the budgets, the
    proxy scoring each domain's networks on that domain's training images (``trainA``,
    ``trainB``, unless other folders are given) -> ``search.json`` (the ``autogas search`` report);
+   with ``method="cycleganas"`` the differentiable search of :mod:`autogas.supernet` on the
+   training images instead (checkpoints in ``search.run/``, continued after a kill), same report;
 2. **train** (:class:`autogas.train.trainer.CycleGanTrainer`): the four searched networks
    retrained as a CycleGAN at width ``H`` (the search's) -> ``train/`` (config, checkpoint,
    ``losses.csv``, sample grids);
@@ -33,13 +35,16 @@ from autogas.pipeline.settings import (
 )
 from autogas.search.cyclegan import NetworkSearch, plan_network_search, summary_lines
 from autogas.search.genetic import ArchSearchSettings
-from autogas.search.scorer import ProxyScorer, proxy_name, resolve_proxy
+from autogas.search.scorer import ProxyScorer, open_space, proxy_name, resolve_proxy
 from autogas.train.data import UnpairedFolders, list_images
 from autogas.train.metrics import FeatureExtractor
 
-def _settings_record(settings: PipelineSettings, proxy: ProxyScorer) -> dict[str, Any]:
+def _settings_record(settings: PipelineSettings, proxy: ProxyScorer | None) -> dict[str, Any]:
     record = dataclasses.asdict(settings)
-    record["proxy"] = proxy_name(proxy)
+    record["proxy"] = None if proxy is None else proxy_name(proxy)
+    if settings.method == "proxy":  # records of runs made before --method existed stay valid
+        for key in SUPERNET_FIELDS:
+            record.pop(key)
     record["data"] = str(Path(settings.data).resolve())
     for domain in "AB":
         record[f"images_{domain.lower()}"] = str(Path(settings.search_images(domain)).resolve())
@@ -60,6 +65,54 @@ def _check_record(run_dir: Path, record: dict[str, Any]) -> bool:
             raise AutogasError(f"{run_dir} was started with {key}={recorded.get(key)!r}, not {record.get(key)!r}; "
                                "rerun with the same settings to resume, or choose another output folder")
     return True
+
+
+SUPERNET_FIELDS = ("method", "search_epochs", "variant", "search_hidden", "mixing")
+SUPERNET_DIR = "search.run"
+
+
+def _check_method(settings: PipelineSettings) -> ProxyScorer | None:
+    """The proxy of a ``proxy`` search; ``None`` for ``cycleganas`` after checking its settings."""
+    if settings.method == "proxy":
+        return resolve_proxy(settings.proxy)
+    if settings.method != "cycleganas":
+        raise AutogasError(f"unknown search method {settings.method!r}; known: proxy, cycleganas")
+    given = [name for name in ("proxy", "budget_macs", "budget_params", "d_budget_macs", "d_budget_params",
+                               "images_a", "images_b", "config_set") if getattr(settings, name) is not None]
+    if given or settings.space != "cyclegan":
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+        raise AutogasError(f"the cycleganas search takes no {flags or 'space but cyclegan'}")
+    _supernet_settings(settings)
+    for part in ("generator", "discriminator"):  # the searched networks must train at this size
+        open_space("cyclegan", part=part, n_cells=settings.n_cells).check_resolution(settings.resolution)
+    return None
+
+
+def _supernet_settings(settings: PipelineSettings):
+    from autogas.supernet import SupernetSettings
+
+    widths = {name: getattr(settings, name) for name in ("hidden", "n_cells") if getattr(settings, name) is not None}
+    return SupernetSettings(variant=settings.variant, epochs=settings.search_epochs, mixing=settings.mixing,
+                            search_hidden=settings.search_hidden, resolution=settings.search_resolution,
+                            cost_resolution=settings.cost_resolution, seed=settings.seed, **widths)
+
+
+def _run_supernet(settings: PipelineSettings, run_dir: Path, device: str, progress: bool) -> dict[str, Any]:
+    """The cycleganas search in ``run_dir/search.run`` (continued if a killed one is there)."""
+    from autogas.supernet import run_search
+    from autogas.supernet.search import CONFIG_FILE
+
+    search_dir = run_dir / SUPERNET_DIR
+    return run_search(_supernet_settings(settings), search_dir, data=str(Path(settings.data).resolve()),
+                      resume=(search_dir / CONFIG_FILE).exists(), device=device, progress=progress)
+
+
+def _summary_lines(report: dict[str, Any]) -> list[str]:
+    if report.get("method") == "cycleganas":
+        from autogas.supernet import summary_lines as supernet_lines
+
+        return supernet_lines(report)
+    return summary_lines(report)
 
 
 def _plan_search(settings: PipelineSettings, proxy: ProxyScorer, device: str) -> NetworkSearch:
@@ -174,13 +227,18 @@ def run_pipeline(
         if extractor is None:
             extractor = load_inception(inception_weights, device=resolve_device(device))
     _train_config(settings, None)  # checks the training settings before the search
-    proxy = resolve_proxy(settings.proxy)
+    proxy = _check_method(settings)
     record = _settings_record(settings, proxy)
     recorded = _check_record(run_dir, record)
 
     stages: dict[str, str] = {}
     report = _load_search(run_dir / SEARCH_FILE)
-    if report is None:
+    if report is None and proxy is None:
+        log(f"search: cycleganas ({settings.variant}, {settings.search_epochs} epochs) -> {run_dir / SUPERNET_DIR}")
+        report = _run_supernet(settings, run_dir, device, progress)
+        write_text_atomic(run_dir / SEARCH_FILE, json.dumps(report, indent=2) + "\n")
+        stages["search"] = "ran"
+    elif report is None:
         search = _plan_search(settings, proxy, device)
         log(f"search: {settings.space} networks with proxy {record['proxy']}")
         report = search.run(progress=progress)
@@ -190,7 +248,7 @@ def run_pipeline(
         stages["search"] = "skipped (complete)"
     if not recorded:
         write_text_atomic(run_dir / SETTINGS_FILE, json.dumps({"settings": record}, indent=2) + "\n")
-    for line in summary_lines(report):
+    for line in _summary_lines(report):
         log(f"search: {line}")
 
     trainer, stages["train"] = _train(run_dir, _train_config(settings, report), device, progress, log)

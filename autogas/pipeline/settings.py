@@ -21,6 +21,11 @@ class PipelineSettings:
     ``search_resolution`` / ``search_batch`` size the proxy's input batch; ``resolution`` /
     ``batch`` are the training crop and batch size. ``hidden`` is the CycleGANAS width ``H`` of
     both the search and the retrained networks (default 64).
+
+    ``method`` is ``proxy`` (the training-free search, default) or ``cycleganas`` (the
+    differentiable search of :mod:`autogas.supernet` on the dataset's training images at
+    ``search_resolution``: ``search_epochs`` epochs of scheme ``variant`` at width
+    ``search_hidden`` with ``mixing``; no proxy or budgets, ``proxy`` is ``None``).
     """
 
     data: str
@@ -49,6 +54,11 @@ class PipelineSettings:
     eval_batch: int = 8
     kid_subsets: int = 100
     kid_subset_size: int = 1000
+    method: str = "proxy"
+    search_epochs: int = 1
+    variant: str = "of"
+    search_hidden: int = 16
+    mixing: str = "softmax"
 
     def search_images(self, domain: str) -> str:
         """Folder of the images the proxy sees for ``domain`` ("A" or "B")."""
