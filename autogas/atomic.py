@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from autogas.errors import AutogasError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -50,3 +52,38 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def check_output(path: str | os.PathLike, *, directory: bool = False, option: str = "--out",
+                 refuse_existing: bool = False,
+                 existing_hint: str = "--overwrite to replace it") -> Path:
+    """Check, before any work starts, that ``path`` can be written as an output; return it.
+
+    ``directory``: the output is a folder (an existing file there is an error), else a file (an
+    existing folder there is an error). The nearest existing ancestor must be a folder in which
+    a file can be created: this is probed by creating and at once removing an empty temporary
+    file, so a read-only file system or a root-owned folder is caught as well as the mode bits.
+    ``refuse_existing``: an existing output is an error that names ``existing_hint`` (the
+    option that allows it). Every failure is one :class:`AutogasError` line naming the path.
+    """
+    dest = Path(path)
+    if directory and dest.exists() and not dest.is_dir():
+        raise AutogasError(f"{option} {dest} is a file, not a directory")
+    if not directory and dest.is_dir():
+        raise AutogasError(f"{option} {dest} is a directory, not a file")
+    if refuse_existing and dest.exists():
+        raise AutogasError(f"{option} {dest} exists and is left untouched; pass {existing_hint} "
+                           f"or choose another {option}")
+    ancestor = (dest if directory else dest.parent).absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise AutogasError(f"{option} {dest}: {ancestor} is a file, not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".autogas-probe.", dir=ancestor)
+    except OSError as err:
+        raise AutogasError(f"{option} {dest}: cannot write in {ancestor}: "
+                           f"{err.strerror or err}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return dest

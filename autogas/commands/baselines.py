@@ -10,7 +10,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "baselines", help="rank baseline zero-cost proxies (params, FLOPs, NWOT, SNIP, ...) "
                           "against the labels of a feature cache")
-    p.add_argument("--bench", help="feature cache (HDF5) built by 'autogas bench build'")
+    p.add_argument("--bench", help="feature cache (HDF5) built by 'autogas bench build'; the baseline "
+                                   "values are stored in it (under /scores) and reused by later runs")
     p.add_argument("--labels", help="labels file whose stored NAS-Bench-Suite-Zero scores "
                                     "(params, flops, zc_*) are compared with ours")
     p.add_argument("--space", choices=("macro", "micro"),
@@ -23,7 +24,9 @@ def register(subparsers) -> None:
                         "N (default: all); a speed/fidelity knob, recorded with the values")
     p.add_argument("--workers", type=int, default=1,
                    help="processes for the network pass, one torch thread each (default 1)")
-    p.add_argument("--out", help="report folder: baselines.md, baselines.json, baselines.png")
+    p.add_argument("--out", help="report folder: baselines.md, baselines.json, baselines.png "
+                                 "(an existing report there is refused unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace the report in an existing --out")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--list", action="store_true", help="list the baselines and their definitions")
     p.set_defaults(func=run)
@@ -87,6 +90,12 @@ def run(args) -> int:
     from autogas.cache import FeatureCache
     from autogas.score.resolve import resolve_proxy
 
+    if args.out:
+        from autogas.atomic import check_output
+
+        check_output(args.out, directory=True)
+        for name in ("baselines.md", "baselines.json", "baselines.png"):
+            check_output(f"{args.out}/{name}", refuse_existing=not args.overwrite)
     cache = FeatureCache(args.bench)
     names = check_names([n.strip() for n in args.proxies.split(",") if n.strip()]
                         if args.proxies else list_baselines())

@@ -7,7 +7,9 @@ import os
 
 import numpy as np
 
+from autogas.atomic import check_output
 from autogas.commands.bench_train import add_train_parser
+from autogas.commands.rank import check_input_memory
 from autogas.errors import AutogasError
 from autogas.measure.features import DEFAULT_MAX_DIMS
 
@@ -37,7 +39,10 @@ def register(subparsers) -> None:
 
     info = sub.add_parser("info", help="summarise a feature cache")
     info.add_argument("file")
-    info.add_argument("--json", action="store_true")
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.add_argument("--check", action="store_true",
+                      help="also read every dataset and verify its Fletcher-32 checksum; a damaged "
+                           "one is an error naming the arch and dataset")
     info.set_defaults(func=run_info)
 
     add_train_parser(sub)
@@ -78,6 +83,8 @@ def run_build(args) -> int:
         raise AutogasError("--limit must be at least 1")
     if args.max_dims < 0:
         raise AutogasError("--max-dims must be >= 0")
+    check_output(args.out)
+    check_input_memory(args.batch, args.resolution)
     inputs = args.inputs if args.inputs in ("images", "noise") else os.path.abspath(args.inputs)
     settings = CacheSettings(space=args.space, task=args.task, seed=args.seed, batch=args.batch,
                              resolution=args.resolution, inputs=inputs, max_dims=args.max_dims)
@@ -109,6 +116,11 @@ def cache_summary(path: str) -> dict:
 
 def run_info(args) -> int:
     info = cache_summary(args.file)
+    if args.check:
+        from autogas.cache import verify_cache
+
+        checked = verify_cache(args.file)
+        info["check"] = f"ok: {checked['datasets']} datasets, {checked['bytes']} bytes verified"
     if args.json:
         print(json.dumps(info))
     else:

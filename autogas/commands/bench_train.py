@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from autogas.atomic import check_output
 from autogas.errors import AutogasError
 
 DEFAULTS = {"steps": 300, "resolution": 32, "hidden": 16}  # benchmarks/results/groundtruth_settings.md
@@ -50,6 +51,7 @@ def run(args) -> int:
 
     import numpy as np
 
+    check_output(args.out)
     if args.data is None and args.inception_weights is not None:
         raise AutogasError("--inception-weights applies to --data only (the built-in task needs none)")
     data = None

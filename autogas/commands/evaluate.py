@@ -26,7 +26,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def check_kid_options(args) -> None:
+    """``--kid-subsets`` and ``--kid-subset-size`` must be >= 1 (a size above the image count is capped)."""
+    from autogas.errors import AutogasError
+
+    for option, value in (("--kid-subsets", args.kid_subsets), ("--kid-subset-size", args.kid_subset_size)):
+        if value < 1:
+            raise AutogasError(f"{option} must be >= 1, got {value}")
+
+
 def run(args) -> int:
+    from autogas.atomic import check_output
     from autogas.errors import AutogasError
     from autogas.train.evaluate import evaluate_run, format_report
     from autogas.train.metrics import load_inception
@@ -34,6 +44,9 @@ def run(args) -> int:
 
     if args.batch < 1:
         raise AutogasError(f"--batch must be >= 1, got {args.batch}")
+    check_kid_options(args)
+    if args.out is not None:
+        check_output(args.out, directory=True)
     extractor = load_inception(args.inception_weights, device=resolve_device(args.device))
     result = evaluate_run(args.run, args.data, extractor, out_dir=args.out, batch_size=args.batch,
                           device=args.device, kid_subsets=args.kid_subsets,

@@ -69,8 +69,13 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from autogas.atomic import check_output
+    from autogas.commands.evaluate import check_kid_options
     from autogas.errors import AutogasError
     from autogas.pipeline.run import PipelineSettings, run_pipeline
+
+    check_output(args.out, directory=True)
+    check_kid_options(args)
 
     supernet = {name: getattr(args, name) for name in ("search_epochs", "variant", "search_hidden", "mixing")
                 if getattr(args, name) is not None}

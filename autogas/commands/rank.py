@@ -9,6 +9,7 @@ CSV, see there).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from autogas.errors import AutogasError
 from autogas.search.budget import parse_amount
@@ -40,10 +41,38 @@ def space_from_args(args, part: str = "generator"):
                       config_set=args.config_set)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), else ``None``."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def check_batch(args) -> None:
-    """``--batch`` must be positive (each space checks the resolution itself)."""
+    """``--batch`` and ``--resolution`` must be positive, ``--cost-resolution`` too, and the
+    scoring must fit in memory: the fixed input batch (``batch x 3 x R x R`` float32) and every
+    network's output, of the same size, are a lower bound on what scoring allocates, checked
+    against the available memory before any work (each space checks its resolution step)."""
     if args.batch < 1:
         raise AutogasError(f"--batch must be >= 1, got {args.batch}")
+    for option, value in (("--resolution", args.resolution), ("--cost-resolution", args.cost_resolution)):
+        if value < 1:
+            raise AutogasError(f"{option} must be >= 1, got {value}")
+    check_input_memory(args.batch, args.resolution)
+
+
+def check_input_memory(batch: int, resolution: int) -> None:
+    """:class:`AutogasError` unless the input batch and one output of its size, ``2 x batch x 3 x
+    R x R`` float32 values (a lower bound on a forward pass), fit in the available memory."""
+    need = 2 * batch * 3 * resolution ** 2 * 4
+    free = available_memory()
+    if free is not None and need > free:
+        raise AutogasError(f"--batch {batch} at --resolution {resolution} needs at least "
+                           f"{need:,} bytes of memory, {free:,} are available")
 
 
 # --- the command --------------------------------------------------------------------------
@@ -70,9 +99,12 @@ def run(args) -> int:
     from autogas.search.ranking import format_top, rank_candidates, read_arch_file
     from autogas.search.scorer import GeneratorScorer, resolve_proxy
 
+    from autogas.atomic import check_output
+
+    check_output(args.out)
+    check_batch(args)
     space = space_from_args(args)
     proxy = resolve_proxy(args.proxy)
-    check_batch(args)
     space.check_resolution(args.resolution)
     budget = Budget(parse_amount(args.max_params, 1e6, "--max-params"),
                     parse_amount(args.max_macs, 1e9, "--max-macs"), args.cost_resolution)

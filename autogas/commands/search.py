@@ -40,6 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--images-a", help="folder of domain A images (default: packaged photos 1-4)")
     p.add_argument("--images-b", help="folder of domain B images (default: packaged photos 5-7)")
     p.add_argument("--out", required=True, help="result JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out (else refused)")
     cyc = p.add_argument_group("--method cycleganas (--hidden, --n-cells, --resolution, --seed, --device, "
                                "--cost-resolution and --out as above; batch size 1)")
     cyc.add_argument("--data", help="CycleGAN dataset root (trainA/, trainB/)")
@@ -98,6 +99,10 @@ def budget_options(args) -> dict[str, float | None]:
 
 
 def run(args) -> int:
+    from autogas.atomic import check_output
+
+    check_output(args.out, refuse_existing=not (args.overwrite or getattr(args, "resume", False)),
+                 existing_hint="--overwrite")  # before the search, not after it
     if args.method == "cycleganas":
         return run_cycleganas(args)
     from autogas.errors import AutogasError

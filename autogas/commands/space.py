@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import math
+
+MAX_EXACT_DIGITS = 4000  # below Python's limit on int -> str conversion (4300 digits)
 
 
 def register(subparsers) -> None:
@@ -23,11 +26,16 @@ def run(args) -> int:
 
     space = open_space(args.space, part=args.part, n_cells=args.n_cells, config_set=args.config_set)
     example = space.to_string(space.sample(np.random.default_rng(args.seed)))
+    size = space.size()  # an exact int that may exceed any float (--n-cells 100000)
+    log10 = math.log10(size)
     info = {"space": space.name, "part": args.part if args.space == "cyclegan" else "generator",
-            "genes": len(space.choices), "size": space.size(), "example": example}
+            "genes": len(space.choices), "size": size if log10 < MAX_EXACT_DIGITS else None,
+            "size_log10": round(log10, 6), "example": example}
     if args.json:
         print(json.dumps(info))
     else:
-        print(f"{info['space']} {info['part']}: {info['genes']} genes, {info['size']:.4g} architectures "
-              f"({info['size']:,}); e.g. {example}")
+        exponent = math.floor(log10)
+        exact = f" ({size:,})" if log10 < 30 else ""
+        print(f"{info['space']} {info['part']}: {info['genes']} genes, {10 ** (log10 - exponent):.3f}e+"
+              f"{exponent:02d} architectures{exact}; e.g. {example}")
     return 0

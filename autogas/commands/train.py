@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from autogas.errors import AutogasError
 
@@ -66,16 +67,40 @@ def _config(args):
                        **{k: v for k, v in options.items() if v is not None})
 
 
-def run(args) -> int:
-    from autogas.train.trainer import CycleGanTrainer
+def _remove_new_entries(out: Path, before: set[Path] | None) -> None:
+    """Undo a fresh run that failed before its first checkpoint: remove what it created in ``out``
+    (``before``: the entries ``out`` held already; ``None``: ``out`` itself was created)."""
+    import shutil
 
+    if not out.is_dir():
+        return
+    for entry in set(out.iterdir()) - (before or set()):
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    if before is None and not any(out.iterdir()):
+        out.rmdir()
+
+
+def run(args) -> int:
+    from autogas.atomic import check_output
+    from autogas.train.trainer import CHECKPOINT_FILE, CycleGanTrainer, load_run_config
+
+    out = check_output(args.out, directory=True)
     if args.resume:
+        load_run_config(args.out)  # a missing run is reported as such, before the options
         given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name, None) is not None]
         if given:
             raise AutogasError(f"{', '.join(given)} cannot change on --resume (the run's config.json holds them)")
-        trainer = CycleGanTrainer.resume(args.out, data=args.data, device=args.device)
-    else:
-        trainer = CycleGanTrainer.create(_config(args), args.out, device=args.device)
+        return _train(CycleGanTrainer.resume(args.out, data=args.data, device=args.device), args)
+    before = set(out.iterdir()) if out.is_dir() else None
+    try:
+        return _train(CycleGanTrainer.create(_config(args), args.out, device=args.device), args)
+    except BaseException:
+        if not (out / CHECKPOINT_FILE).exists():  # failed before its first result: leave nothing
+            _remove_new_entries(out, before)
+        raise
+
+
+def _train(trainer, args) -> int:
     print(json.dumps(trainer.describe_networks()))
     if trainer.epoch >= trainer.config.total_epochs:
         print(f"run {args.out} is complete ({trainer.epoch} epochs)")

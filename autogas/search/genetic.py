@@ -25,7 +25,7 @@ import math
 from typing import Callable, Sequence
 
 import numpy as np
-from tqdm import tqdm
+from autogas.progress import progress_bar
 
 from autogas.errors import AutogasError
 from autogas.search.budget import BudgetedSpace
@@ -96,7 +96,7 @@ def evolve_archs(
     rng = np.random.default_rng(seed)
     scores: dict[Arch, float] = {}
     total = settings.population * (settings.generations + 1)
-    bar = tqdm(total=total, desc=desc, unit="arch", disable=None if progress else True)
+    bar = progress_bar(total=total, desc=desc, unit="arch", enabled=progress)
 
     def evaluate(archs: list[Arch]) -> list[Candidate]:
         out = []

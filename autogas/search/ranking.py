@@ -7,7 +7,9 @@ them in a :class:`RankingJournal`:
 Resumable: each scored row is appended to the CSV and flushed as it completes; the settings
 that determine a score are recorded beside it in ``<out>.json``. A rerun with the same settings
 skips the rows already there (a torn last line from a killed run is discarded), and a rerun
-with different settings is refused. At the end the CSV is rewritten atomically, sorted best
+with different settings is refused, unless the earlier run scored nothing (a run that fails
+before its first row removes its CSV and record; one killed then is simply restarted). At the
+end the CSV is rewritten atomically, sorted best
 first (higher score; NaN, where the proxy is invalid on a network, last), with a ``rank``
 column: ``rank,arch,score,params,macs,seconds``.
 """
@@ -25,6 +27,7 @@ from typing import Any, Iterable, Sequence
 from tqdm import tqdm
 
 from autogas.atomic import write_text_atomic
+from autogas.progress import progress_bar
 from autogas.errors import AutogasError
 from autogas.search.budget import Budget, BudgetedSpace, format_count
 from autogas.search.scorer import GeneratorScorer, proxy_name
@@ -90,12 +93,13 @@ class RankingJournal:
         self.settings = json.loads(json.dumps(settings))
         self.rows: dict[str, dict[str, Any]] = {}
         if self.out.exists():
-            self._check_settings()
             self.rows = self._read_rows()
+            if self.rows:  # a start that scored nothing holds no result to protect
+                self._check_settings()
 
     def start(self) -> None:
         """Write the settings record and the CSV of the rows so far (dropping a torn line)."""
-        if not self.meta.exists():
+        if not self.meta.exists() or not self.rows:
             write_text_atomic(self.meta, json.dumps({"settings": self.settings}, indent=2) + "\n")
         write_text_atomic(self.out, _csv_text(self.rows.values(), ranked=False))
 
@@ -128,6 +132,12 @@ class RankingJournal:
                                    "again") from None
             rows[row["arch"]] = row
         return rows
+
+    def discard_if_empty(self) -> None:
+        """Remove the CSV and its settings record if no row was scored (a failed start)."""
+        if not self.rows:
+            for path in (self.out, self.meta):
+                path.unlink(missing_ok=True)
 
     def append(self, row: dict[str, Any]) -> None:
         """Add one scored row to the CSV now (flushed to disk)."""
@@ -199,10 +209,14 @@ def rank_candidates(scorer: GeneratorScorer, candidates: Sequence[Arch], budget:
     todo = [(arch, name) for arch, name in kept if name not in journal.rows]
     journal.start()
     start = time.perf_counter()
-    for arch, name in tqdm(todo, desc="scoring", unit="arch", disable=disable):
-        result = scorer.score(arch)
-        journal.append({"arch": name, "score": result.score, "params": costs[name].params,
-                        "macs": costs[name].macs, "seconds": result.seconds})
+    try:
+        for arch, name in progress_bar(todo, desc="scoring", unit="arch", enabled=progress):
+            result = scorer.score(arch)
+            journal.append({"arch": name, "score": result.score, "params": costs[name].params,
+                            "macs": costs[name].macs, "seconds": result.seconds})
+    except BaseException:
+        journal.discard_if_empty()  # a run failing before its first result leaves nothing
+        raise
     elapsed = time.perf_counter() - start
     summary = {"candidates": len(candidates), "over_budget": len(candidates) - len(kept),
                "scored": len(todo), "resumed": len(kept) - len(todo), "device": str(scorer.device),

@@ -18,11 +18,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from autogas.errors import AutogasError
-
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"})
+from autogas.images import IMAGE_SUFFIXES, open_rgb8
 SPLITS = ("trainA", "trainB", "testA", "testB")
 
 
@@ -43,12 +42,9 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def read_rgb(path: str | Path) -> Image.Image:
-    """The image at ``path`` as RGB; :class:`AutogasError` naming the file if it cannot be read."""
-    try:
-        with Image.open(path) as img:
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise AutogasError(f"cannot read image {path}: {err}") from None
+    """The image at ``path`` as 8-bit RGB by the one reader, :func:`autogas.images.open_rgb8`
+    (16-bit scaled, tiny images refused); :class:`AutogasError` naming the file otherwise."""
+    return open_rgb8(path)
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:
