@@ -302,6 +302,8 @@ def test_evolve_workers_default_is_stated():
 
 
 def test_messages(cache, tmp_path, capsys):
+    assert main(["bench", "verify", "--space", "macro", "--labels", str(tmp_path)]) == 2
+    assert f"label file {tmp_path} is a directory" in one_error_line(capsys)
     assert main(["train", "--resume", "--out", str(tmp_path / "nope"), "--hidden", "4"]) == 2
     assert "no training run in" in one_error_line(capsys)
     for command in (["evaluate", "--run", str(tmp_path)],
