@@ -20,7 +20,7 @@ Python API (what a side-by-side benchmark calls)::
 
     settings = SupernetSettings(variant="of", epochs=2, search_hidden=8, hidden=16, resolution=32, seed=0)
     report = run_search(settings, "run/", data="DATASET_ROOT", progress=False)  # or task="unsharp"
-    report["search_seconds"]          # wall-clock seconds of the search epochs (sum over epochs)
+    report["search_seconds"]          # seconds of the search epochs (sum; excludes building data and nets)
     report["networks"]["G_A"]["arch"] # derived G_A, e.g. "G:23.00.00...", params/MACs at ``hidden``
     config = TrainConfig(data="DATASET_ROOT", **report["train_args"], hidden=report["hidden"],
                          ndf=report["hidden"], epochs=1, decay_epochs=0, resolution=32)
