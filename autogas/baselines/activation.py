@@ -57,7 +57,7 @@ def meco_layer(sample: np.ndarray) -> float:
     if positions <= channels:
         return 0.0
     with np.errstate(all="ignore"):
-        corr = np.corrcoef(sample)
+        corr = np.atleast_2d(np.corrcoef(sample))  # one channel: corrcoef is a scalar
     corr[~np.isfinite(corr)] = 0.0
     return float(np.linalg.eigvalsh(corr)[0])
 

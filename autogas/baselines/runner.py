@@ -189,8 +189,8 @@ def compute_on_cache(
         bar = (lambda it: tqdm(it, total=len(todo), unit="arch", disable=not progress,
                                desc=f"second pass: rebuilding networks ({', '.join(kinds)})"))
         last_flush = time.monotonic()
-        tasks = [(arch, [n for n in network_names if arch in wanted[n]], seed, train_mode, inputs)
-                 for arch in todo]
+        tasks = [(arch, [n for n in network_names if arch in wanted[n]], seed, train_mode, inputs,
+                  dict(cache.settings)) for arch in todo]
         with _task_map(workers) as mapper:
             for arch, build_seconds, arch_rows in bar(mapper(_network_values, tasks)):
                 build_times.append(build_seconds)
@@ -217,12 +217,14 @@ def compute_on_cache(
 
 def _network_values(task: tuple) -> tuple[str, float, dict[str, tuple[float, float, str]]]:
     """Rebuild one arch as the cache built it and score it: ``(arch, build seconds, rows)``."""
+    from autogas.groundtruth.build import cached_generator  # a ground truth's generators
     from autogas.measure.seeds import init_seed
     from autogas.transnas.network import build_network
 
-    arch, names, seed, train_mode, inputs = task
+    arch, names, seed, train_mode, inputs, cache_settings = task
     start = time.perf_counter()
-    model = build_network(arch, seed=init_seed(seed, arch))
+    model = cached_generator(cache_settings, arch)
+    model = build_network(arch, seed=init_seed(seed, arch)) if model is None else model
     model.train(train_mode)
     build_seconds = time.perf_counter() - start
     rows = {name: (result.value, result.seconds, result.error or "")

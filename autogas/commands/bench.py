@@ -111,7 +111,16 @@ def cache_summary(path: str) -> dict:
         "label_min": float(table["label"].min()) if labelled.any() else None,
         "label_max": float(table["label"].max()) if labelled.any() else None,
         "pending_journal": len(pending),
+        **_ground_truth_quality(cache.settings, table),
     }
+
+
+def _ground_truth_quality(settings: dict, table) -> dict:
+    """Noise ceiling and label spread of a ground-truth cache (``autogas bench train``); {} else."""
+    from autogas.groundtruth.build import read_groundtruth_task
+    from autogas.groundtruth.quality import label_quality
+
+    return label_quality(table) if read_groundtruth_task(settings.get("task")) is not None else {}
 
 
 def run_info(args) -> int:

@@ -10,7 +10,7 @@ import os
 from autogas.atomic import check_output
 from autogas.errors import AutogasError
 
-DEFAULTS = {"steps": 300, "resolution": 32, "hidden": 16}  # benchmarks/results/groundtruth_settings.md
+DEFAULTS = {"steps": 300, "resolution": 32, "hidden": 16, "lr": 2e-4}  # benchmarks/results/groundtruth_settings.md
 
 
 def add_train_parser(sub) -> None:
@@ -26,6 +26,8 @@ def add_train_parser(sub) -> None:
     p.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="training image side (px)")
     p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"],
                    help="width H of the CycleGANAS candidates, G_B and ndf of D_A/D_B")
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"],
+                   help="Adam learning rate (constant for the first half of the steps, then linear decay)")
     p.add_argument("--batch-size", type=int, default=1, help="training batch size")
     p.add_argument("--seed", type=int, default=0, help="seed of sampling, inputs, weight init and training")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per candidate (2 gives the noise ceiling)")
@@ -62,7 +64,7 @@ def run(args) -> int:
     settings = GroundTruthSettings(
         space=args.space,
         training=TrainingSettings(steps=args.steps, resolution=args.resolution, hidden=args.hidden,
-                                  batch_size=args.batch_size),
+                                  batch_size=args.batch_size, lr=args.lr),
         seeds=args.seeds, seed=args.seed, task=args.task or "unsharp", data=data,
         inception_weights=(os.path.abspath(args.inception_weights) if args.inception_weights else None),
         n_cells=args.n_cells, config_set=args.config_set)

@@ -37,7 +37,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from tqdm import tqdm
@@ -118,6 +118,24 @@ def read_groundtruth_task(task_attr: object) -> dict[str, Any] | None:
         return None
 
 
+def cached_generator(file_settings: Mapping[str, Any], arch: str) -> torch.nn.Module | None:
+    """The generator ``arch`` at random init exactly as the ground-truth cache whose file
+    settings are ``file_settings`` built it for its features (space and its options from the
+    ``task`` record, init seed ``init_seed(seed, arch)``; train/eval mode left to the caller);
+    ``None`` when the settings are not a ground truth's (a TransNAS cache)."""
+    from autogas.measure.seeds import init_seed
+    from autogas.search.scorer import open_space
+
+    record = read_groundtruth_task(file_settings.get("task"))
+    if record is None:
+        return None
+    space_name = str(file_settings.get("space"))
+    space = open_space(space_name, n_cells=record.get("n_cells") if space_name == "cyclegan" else None,
+                       hidden=record.get("hidden"), config_set=record.get("config_set"))
+    seed = int(file_settings.get("seed", 0))
+    return space.build(space.parse(arch), seed=init_seed(seed, arch))
+
+
 def _features_only(fs) -> float:  # the scorer's proxy slot; only its build and features are used
     return math.nan
 
@@ -182,10 +200,11 @@ def measure_archs(job: _Job, names: Sequence[str]) -> list[tuple[str, Any, dict[
 
 def prepare_data(settings: GroundTruthSettings) -> Path:
     """The unpaired folder the candidates train on: the built-in task's folders (written once),
-    or the user's ``data`` folder after checking its four sub-folders and the Inception weights."""
+    or the user's ``data`` folder after checking its four sub-folders (every image is decoded
+    once, so an unreadable file fails here, before the output exists) and the Inception weights."""
     if settings.data is None:
         return materialize(KnownAnswerTask(settings.training.resolution, name=settings.task))
-    from autogas.train.data import UnpairedFolders, list_images
+    from autogas.train.data import UnpairedFolders, list_images, read_rgb
     from autogas.train.metrics import inception_weights_path
 
     folders = UnpairedFolders.open(settings.data)
@@ -193,6 +212,9 @@ def prepare_data(settings: GroundTruthSettings) -> Path:
         if len(list_images(folders.root / split)) < 2:
             raise AutogasError(f"{folders.root / split} needs at least 2 images for FID")
     inception_weights_path(settings.inception_weights)  # the same error as autogas evaluate
+    for split in ("trainA", "trainB", "testA", "testB"):
+        for path in list_images(folders.root / split):
+            read_rgb(path).close()
     return folders.root
 
 
@@ -240,6 +262,7 @@ def build_groundtruth(names: Sequence[str], out: str | os.PathLike, settings: Gr
         if read_groundtruth_task(existing.get("task")) is None:
             raise AutogasError(f"{out} is a feature cache but not a ground truth; choose another --out")
     inputs = input_batch("images", FEATURE_BATCH, FEATURE_RESOLUTION, settings.seed)
+    created = not out.exists()
     writer = FeatureCacheWriter(out, cache_settings, inputs.numpy())
     todo = [n for n in names if n not in writer.done]
     job = _Job(settings, str(data_root), torch_device)
@@ -269,6 +292,8 @@ def build_groundtruth(names: Sequence[str], out: str | os.PathLike, settings: Gr
         torch.set_num_threads(threads)
         signal.signal(signal.SIGTERM, previous)
         writer.close()
+        if created and not writer.done:  # failed before the first arch: leave no empty cache
+            out.unlink(missing_ok=True)
     elapsed = time.perf_counter() - start
     return {"requested": len(names), "skipped": len(names) - len(todo), "computed": computed,
             "seconds_per_arch": elapsed / computed if computed else None, "device": torch_device,
