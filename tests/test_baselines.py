@@ -48,9 +48,10 @@ def test_snip_plain_grad_norm_against_closed_form_gradients(linear_net):
     w1, w2, terms = _linear_terms(net, x)
     g1 = sum(t["g1"] for t in terms)
     g2 = sum(t["g2"] for t in terms)
-    assert get_baseline("snip")(net, x) == pytest.approx(np.abs(w1 * g1).sum() + np.abs(w2 * g2).sum())
-    assert get_baseline("plain")(net, x) == pytest.approx((w1 * g1).sum() + (w2 * g2).sum())
-    assert get_baseline("grad_norm")(net, x) == pytest.approx(np.linalg.norm(g1) + np.linalg.norm(g2))
+    two = {"protocol": "cache"}  # two splits, per-channel Fisher (the halves of _linear_terms)
+    assert get_baseline("snip")(net, x, **two) == pytest.approx(np.abs(w1 * g1).sum() + np.abs(w2 * g2).sum())
+    assert get_baseline("plain")(net, x, **two) == pytest.approx((w1 * g1).sum() + (w2 * g2).sum())
+    assert get_baseline("grad_norm")(net, x, **two) == pytest.approx(np.linalg.norm(g1) + np.linalg.norm(g2))
 
 
 def test_fisher_closed_form(linear_net):
@@ -60,7 +61,7 @@ def test_fisher_closed_form(linear_net):
     for t in terms:
         for act, grad in ((t["a1"], t["r"] @ w2), (t["y"], t["r"])):
             expected += 0.5 * ((act * grad) ** 2).mean(axis=0).sum()
-    assert get_baseline("fisher")(net, x) == pytest.approx(expected)
+    assert get_baseline("fisher")(net, x, protocol="cache") == pytest.approx(expected)
 
 
 def test_grasp_closed_form_hessian_of_bilinear_loss(linear_net):
@@ -72,7 +73,7 @@ def test_grasp_closed_form_hessian_of_bilinear_loss(linear_net):
     hg1 = sum(g2.T @ t["r"].T @ t["x"] for t in terms)
     hg2 = sum(t["r"].T @ t["x"] @ g1.T for t in terms)
     expected = -((w1 * hg1).sum() + (w2 * hg2).sum())
-    assert get_baseline("grasp")(net, x) == pytest.approx(expected)
+    assert get_baseline("grasp")(net, x, protocol="cache") == pytest.approx(expected)
 
 
 def test_jacov_identical_rows_closed_form(linear_net):

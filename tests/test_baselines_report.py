@@ -80,7 +80,7 @@ def test_cli_report_files_agreement_and_instant_rerun(tiny_cache, macro_labels, 
                                                      capsys, monkeypatch):
     args = ["baselines", "--bench", str(tiny_cache), "--labels", str(macro_labels),
             "--proxies", "params,flops,nwot,snip,zico,l2_norm", "--extra", "trace(ksum(gram(F)))",
-            "--net-batch", "2", "--out", str(tmp_path / "rep"), "--json"]
+            "--protocol", "cache", "--net-batch", "2", "--out", str(tmp_path / "rep"), "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {r["proxy"]: r for r in report["rows"]}
@@ -116,7 +116,7 @@ def test_cli_errors(tiny_cache, capsys):
     assert main(["baselines", "--bench", str(tiny_cache), "--proxies", "nope"]) == 2
     assert "unknown baseline proxy 'nope'" in capsys.readouterr().err
     assert main(["baselines"]) == 2
-    assert main(["baselines", "--bench", str(tiny_cache), "--net-batch", "9"]) == 2
+    assert main(["baselines", "--bench", str(tiny_cache), "--protocol", "cache", "--net-batch", "9"]) == 2
     assert main(["baselines", "--list"]) == 0
     listing = capsys.readouterr().out
     assert "synflow" in listing and "deviation" in listing

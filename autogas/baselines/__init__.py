@@ -25,6 +25,7 @@ from autogas.baselines.registry import (
     FAMILIES, Baseline, get_baseline, is_baseline, list_baselines, register_baseline,
 )
 from autogas.baselines.probe import Probe, keep_buffers
+from autogas.baselines.protocol import DEFAULT_PROTOCOL, PROTOCOLS, Protocol, get_protocol
 from autogas.baselines import counts, activation, gradient, datafree  # noqa: F401,E402 (registers)
 
 
@@ -42,14 +43,19 @@ class BaselineValue:
 
 
 def score_network(model: nn.Module, inputs: torch.Tensor, names: Sequence[str], *,
-                  seed: int = 0) -> dict[str, BaselineValue]:
+                  seed: int = 0, protocol=None) -> dict[str, BaselineValue]:
     """Values of the baselines ``names`` on one network, sharing one forward/backward pass.
+
+    ``protocol``: a name of :data:`autogas.baselines.protocol.PROTOCOLS` or a
+    :class:`~autogas.baselines.protocol.Protocol` (splits, Fisher's sum; default the default
+    protocol). The batch, resolution and train/eval mode are those of ``inputs`` and ``model``.
 
     A baseline that fails on this network (a torch/numpy error, e.g. BatchNorm on a one-sample
     batch) gets NaN and the error message instead of stopping the others.
     """
     baselines = [get_baseline(n) for n in names]
-    probe = Probe(model, inputs, seed=seed, stages={s for b in baselines for s in b.stages})
+    probe = Probe(model, inputs, seed=seed, stages={s for b in baselines for s in b.stages},
+                  protocol=protocol)
     out = {}
     with keep_buffers(model):
         for baseline in baselines:
@@ -72,5 +78,6 @@ def _timed_value(baseline: Baseline, probe: Probe) -> BaselineValue:
     return BaselineValue(value, max(elapsed - new_stage_time, 0.0) + shared_time, error)
 
 
-__all__ = ["FAMILIES", "Baseline", "BaselineValue", "Probe", "get_baseline", "is_baseline",
-           "list_baselines", "register_baseline", "score_network"]
+__all__ = ["DEFAULT_PROTOCOL", "FAMILIES", "PROTOCOLS", "Baseline", "BaselineValue", "Probe",
+           "Protocol", "get_baseline", "get_protocol", "is_baseline", "list_baselines",
+           "register_baseline", "score_network"]

@@ -1,8 +1,10 @@
 """Gradient baselines: the loss is the autoencoder's own reconstruction loss, L1 against the input.
 
 All sums run over the prunable layers (``nn.Conv2d``, ``nn.Linear``) as in the NASLib /
-NAS-Bench-Suite-Zero implementations, on the whole input batch in one split, with the model in
-the mode it is given (train mode for the TransNAS networks, BatchNorm on batch statistics).
+NAS-Bench-Suite-Zero implementations, on the input batch in the protocol's splits
+(:mod:`autogas.baselines.protocol`), with the model in the mode it is given (train mode for the
+TransNAS networks under every protocol, BatchNorm on batch statistics). The loss,
+``mean |f(x) - x|``, is NASLib's ``nn.L1Loss()`` for this task (its target is the input image).
 """
 from __future__ import annotations
 
@@ -17,7 +19,10 @@ from torch import nn
 from autogas.baselines.probe import prunable_layers
 from autogas.baselines.registry import register_baseline
 
-_L1 = "loss = L1 reconstruction loss against the input (NASLib uses the task's loss)"
+_L1 = ("under --protocol naslib: inputs are the packaged photos, not Taskonomy training images "
+       "(flip + colour jitter); the weights are drawn from a per-arch seed, not NASLib's "
+       "sequential global RNG; CPU float order. Under naslib64: also 64x64 instead of 256x256. "
+       "Under cache: the cache's batch (e.g. 4 images at 64x64) in two splits")
 JACOV_EPS = 1e-5
 
 
@@ -63,10 +68,14 @@ def grasp(probe) -> float:
 
 @register_baseline("fisher", family="gradient", needs_grad=True, stages=("forward", "loss_grads"),
                    source="Turner et al., BlockSwap, ICLR 2020 (channel Fisher of Theis et al. 2018)",
-                   deviation=_L1 + "; the activation is the prunable layer's output (NASLib)")
+                   deviation=_L1 + "; under cache each channel counts once (NASLib: once per "
+                             "weight of the channel)")
 def fisher(probe) -> float:
-    """sum over prunable layer outputs a and channels k of 0.5 * mean_n (sum_spatial a_nk dL/da_nk)^2."""
-    return float(sum(probe.shared("loss_grads").fisher))
+    """sum over prunable layer outputs a and channels k of w_k * 0.5 * mean_n
+    (sum_spatial a_nk dL/da_nk)^2, where w_k is the number of weights of output channel k
+    (C_in/groups * k_h * k_w, NASLib's broadcast) under the naslib protocols and 1 under cache."""
+    shared = probe.shared("loss_grads")
+    return float(sum(shared.fisher_fan_in if probe.protocol.fisher_fan_in else shared.fisher))
 
 
 def jacov_score(jacobian: np.ndarray, eps: float = JACOV_EPS) -> float:
@@ -84,7 +93,8 @@ def jacov_score(jacobian: np.ndarray, eps: float = JACOV_EPS) -> float:
                    source="Mellor et al., Neural Architecture Search without Training, v1 "
                           "(arXiv:2006.04647v1), in NASLib's form",
                    deviation="eigvalsh of the symmetric correlation matrix instead of eig; "
-                             "NaN when a sample's Jacobian is constant")
+                             "NaN when a sample's Jacobian is constant (NASLib's query: -1e8); "
+                             "inputs/seeds/resolution as for snip: " + _L1)
 def jacov(probe) -> float:
     """Jacobian covariance: J_n = d sum(f(x)) / dx_n per sample, C = corrcoef(J), k = 1e-5,
     score = -sum_i [log(v_i + k) + 1 / (v_i + k)] over the eigenvalues v of C."""
@@ -110,16 +120,17 @@ def zico_score(grads_per_batch: Sequence[Sequence[torch.Tensor | np.ndarray]]) -
     return total
 
 
-@register_baseline("zico", family="gradient", needs_grad=True, stages=("forward", "loss_grads"),
+@register_baseline("zico", family="gradient", needs_grad=True,
+                   stages=("forward", "loss_grads", "half_grads"),
                    source="Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation "
                           "on Gradients, ICLR 2023",
-                   deviation=_L1 + "; the batches are the two halves of the probe batch (the "
-                             "shared pass's splits; the published code draws loader batches); "
-                             "needs a batch of >= 4")
+                   deviation="not in NASLib; the batches are the two halves of the probe "
+                             "batch (the published code draws loader batches); needs a batch "
+                             "of >= 4")
 def zico(probe) -> float:
     """sum over prunable layers of log sum_theta mean_b|g_b| / std_b(g_b), g_b = dL_b/dtheta
     on batch b (gradient statistics per parameter across batches, as published)."""
-    splits = probe.shared("loss_grads").split_grads
+    splits = probe.shared("half_grads").half_grads
     if len(splits) < 2:
         raise ValueError("zico needs gradients of at least 2 batches (a probe batch of >= 4)")
     return zico_score(splits)

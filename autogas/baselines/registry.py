@@ -22,7 +22,9 @@ FAMILIES = ("counts", "activation", "gradient", "data-free")
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
-    """One named baseline proxy; call it as ``baseline(model, inputs, seed=0) -> float``."""
+    """One named baseline proxy; call it as ``baseline(model, inputs, seed=0) -> float``
+    (``protocol=`` a name of :data:`autogas.baselines.protocol.PROTOCOLS`: splits and Fisher's
+    sum; default the default protocol)."""
 
     name: str
     family: str
@@ -34,12 +36,14 @@ class Baseline:
     compute: Callable[["Probe"], float]  # noqa: F821 - Probe is imported lazily (cycle)
     graph: str | None = None
 
-    def __call__(self, model: nn.Module, inputs: torch.Tensor, *, seed: int = 0) -> float:
+    def __call__(self, model: nn.Module, inputs: torch.Tensor, *, seed: int = 0,
+                 protocol=None) -> float:
         """The proxy value of ``model`` on ``inputs`` (the model is left unchanged)."""
         from autogas.baselines.probe import Probe, keep_buffers
 
         with keep_buffers(model):
-            return float(self.compute(Probe(model, inputs, seed=seed, stages=self.stages)))
+            return float(self.compute(Probe(model, inputs, seed=seed, stages=self.stages,
+                                            protocol=protocol)))
 
     @property
     def summary(self) -> str:

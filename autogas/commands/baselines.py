@@ -20,8 +20,14 @@ def register(subparsers) -> None:
     p.add_argument("--extra", action="append", default=[], metavar="PROXY",
                    help="also rank this proxy-language graph (text or JSON file); repeatable")
     p.add_argument("--net-batch", type=int, default=None,
-                   help="images of the cached batch the network (gradient) pass uses, the first "
-                        "N (default: all); a speed/fidelity knob, recorded with the values")
+                   help="images of the network (gradient) pass: under --protocol cache the first "
+                        "N of the cached batch (default: all), otherwise it replaces the protocol's "
+                        "batch; a speed/fidelity knob, recorded with the values")
+    p.add_argument("--protocol", default=None,
+                   help="network-pass protocol of the gradient baselines: naslib (NAS-Bench-"
+                        "Suite-Zero: 32 images at 256x256, one split, train-mode BN), naslib64 "
+                        "(the same at 64x64; the default) or cache (the cache's batch in two "
+                        "splits, the earlier default); see autogas.baselines.protocol")
     p.add_argument("--workers", type=int, default=1,
                    help="processes for the network pass, one torch thread each (default 1)")
     p.add_argument("--out", help="report folder: baselines.md, baselines.json, baselines.png "
@@ -48,6 +54,7 @@ def describe_baselines() -> str:
 
 
 def _notes(result, names: list[str], bench: str, extras: list[str]) -> list[str]:
+    from autogas.baselines import get_protocol
     from autogas.baselines.runner import FEATURE_PASS, SCORE_PREFIX
 
     notes = []
@@ -58,8 +65,9 @@ def _notes(result, names: list[str], bench: str, extras: list[str]) -> list[str]
     if network:
         grad = [n for n in network if result.passes[n].endswith("gradients")]
         notes.append(
-            f"second pass over the networks, rebuilt as the cache built them (same init seed, "
-            f"inputs and mode; first {result.net_batch} images of the batch): {', '.join(network)}"
+            f"second pass over the networks, rebuilt as the cache built them (same init seed), "
+            f"protocol {result.protocol} ({get_protocol(result.protocol).summary}; "
+            f"{result.net_batch} images): {', '.join(network)}"
             + (f"; {', '.join(grad)} need gradients, which the forward-only feature cache "
                f"cannot give" if grad else ""))
     fresh = [n for n in names if result.computed[n]]
@@ -110,7 +118,8 @@ def run(args) -> int:
     if int(labels.notna().sum()) < 3:
         raise AutogasError(f"{args.bench} has {int(labels.notna().sum())} labelled "
                            "architectures; need at least 3")
-    result = compute_on_cache(args.bench, names, net_batch=args.net_batch, workers=args.workers)
+    result = compute_on_cache(args.bench, names, net_batch=args.net_batch, workers=args.workers,
+                              protocol=args.protocol)
     values, seconds, passes = result.values, result.seconds, dict(result.passes)
     for graph in graphs:
         extra, per_arch = graph_values(cache, graph, list(values.index))
@@ -126,7 +135,7 @@ def run(args) -> int:
     notes = _notes(result, names, args.bench, [g.text for g in graphs])
     meta = {"bench": args.bench, "labels": args.labels, "n_archs": len(values),
             "settings": cache.settings, "build_seconds": result.build_seconds,
-            "net_batch": result.net_batch}
+            "net_batch": result.net_batch, "protocol": result.protocol}
     if args.out:
         paths = write_report(args.out, table, values, labels, notes=notes, meta=meta)
         notes = notes + [f"report: {', '.join(str(p) for p in paths.values())}"]
