@@ -271,8 +271,15 @@ def main() -> None:
         "against the label (final valid SSIM)",
         "each setting changes one factor of the base (naslib64: 32 packaged photos at 64x64, "
         "one split, train-mode BatchNorm, L1 loss, Fisher per weight); cache = the earlier "
-        "default; res256 = the full naslib protocol, on the first "
-        f"{SETTINGS[-1].max_archs} archs only (its pass costs ~16x the 64x64 one)",
+        "default (grasp included); base_grasp = grasp under the base protocol (its own run)",
+        *([] if any(r["setting"] == "res256" for r in records) else [
+            "res256 (the full naslib protocol, 32 images at 256x256) was not run in this session: "
+            "one ad-hoc timing (outside the journal) took 194 s for the five proxies of "
+            "64-2434-basic on the shared CPU; settings with n < 60 were stopped by "
+            "--max-minutes"]),
+        "reading: the reseed row's τ(this setting, base) is the agreement of two weight draws "
+        "of the same protocol on the same archs; the stored scores are one weight draw of "
+        "NASLib's, so τ(ours, stored) cannot be expected to exceed that ceiling",
         f"loss: NASLib uses nn.L1Loss() against the input image for this task, which is our "
         f"reconstruction loss: max |difference| {loss_check(archs[0], args.seed):.2e} on "
         f"{archs[0]} at the base batch, so the loss factor needs no setting",

@@ -55,6 +55,8 @@ def main() -> None:
                         help="proxy graph (text/JSON) to rank beside the baselines; repeatable")
     parser.add_argument("--limit", type=int, default=None, help="first N labelled archs only")
     parser.add_argument("--net-batch", type=int, default=None)
+    parser.add_argument("--protocol", default=None,
+                        help="network-pass protocol (autogas.baselines.protocol; default naslib64)")
     parser.add_argument("--workers", type=int, default=1, help="processes for the network pass")
     args = parser.parse_args()
 
@@ -67,6 +69,7 @@ def main() -> None:
 
     start = time.perf_counter()
     result = compute_on_cache(cache_path, names, archs=archs, net_batch=args.net_batch,
+                              protocol=args.protocol,
                               workers=args.workers)
     wall = time.perf_counter() - start
     values, seconds, passes = result.values, result.seconds, dict(result.passes)
@@ -84,6 +87,7 @@ def main() -> None:
     scale = DEV_ARCHS / len(archs)
     timing = {
         "archs": len(archs), "labelled_archs": len(labelled), "net_batch": result.net_batch,
+        "protocol": result.protocol,
         "wall_seconds": round(wall, 1), f"projected_wall_seconds_{DEV_ARCHS}": round(wall * scale, 1),
         "target_seconds": TARGET_SECONDS, "meets_target": wall * scale <= TARGET_SECONDS,
         "network_rebuild_seconds_per_arch": result.build_seconds,
