@@ -1,0 +1,143 @@
+"""Search methods side by side on the built-in known-answer task (issue 12): what each costs and
+how good the generator it picks is after the same retraining.
+
+    python benchmarks/search_methods.py [--seeds 0 1 2] [--epochs 4] [--search-hidden 8]
+
+Methods (each run once per seed), all ending on a CycleGANAS generator ``G_A`` at the same width
+``--hidden`` (the ground truth's; default = ``autogas bench train``'s):
+
+* ``proxy``: the training-free search (:func:`autogas.search.cyclegan.plan_network_search`) with
+  the shipped evolved proxy and no budget (the width is the constraint; each chosen generator's
+  params and MACs are recorded);
+* ``cycleganas``: CycleGANAS one-step search (``of``, softmax mixing) of the four networks on the
+  task's training folders (:func:`autogas.supernet.run_search`), ``--epochs`` epochs at
+  ``--search-hidden``, derived by argmax;
+* ``random``: a generator drawn uniformly from the space (the seed's first draw);
+* ``resnet``: the fixed ResNet-style generator (:data:`autogas.groundtruth.training.REFERENCE_G`).
+
+**The same retraining** for every method: the ground truth's label of its ``G_A``
+(:func:`autogas.groundtruth.training.label_candidate`): ``G_A`` trained inside a CycleGAN with the
+fixed reference ``G_B``/``D_A``/``D_B`` for the ground truth's steps, then SSIM(G_A(x), T(x)) on
+held-out photos (final and late-mean SSIM, PSNR). Training seed = the run's seed. Search cost is
+wall seconds of the search alone (this machine's CPU, one torch thread per process). Finished runs
+are appended to ``benchmarks/work/search_methods.jsonl`` (a rerun skips them). Writes
+``benchmarks/results/search_methods.{json,md,png}``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from _common import REPO, RESULTS, write_result
+from autogas.atomic import write_text_atomic
+from autogas.commands.bench_train import DEFAULTS
+from autogas.groundtruth.task import KnownAnswerTask, materialize
+from autogas.groundtruth.training import REFERENCE_G, TrainingSettings, label_candidate
+from autogas.search.scorer import open_space
+from autogas.train.data import list_images, load_eval_batch
+
+JOURNAL = REPO / "benchmarks" / "work" / "search_methods.jsonl"
+METHODS = ("proxy", "cycleganas", "random", "resnet")
+PROXY = REPO / "proxies" / "autogas_evolved.json"
+
+
+def search(method: str, seed: int, args) -> tuple[str, float]:
+    """``(G_A network name, search seconds)`` of one method and seed."""
+    tick = time.perf_counter()
+    if method == "resnet":
+        return REFERENCE_G, 0.0
+    if method == "random":
+        space = open_space("cyclegan", hidden=args.hidden)
+        arch = space.sample(np.random.default_rng(seed))
+        return f"cyclegan:{space.to_string(arch)}", time.perf_counter() - tick
+    if method == "proxy":
+        from autogas.search.cyclegan import plan_network_search
+
+        report = plan_network_search("cyclegan", str(PROXY), hidden=args.hidden, seed=seed,
+                                     device="cpu").run()
+    else:
+        from autogas.supernet import SupernetSettings, run_search
+
+        settings = SupernetSettings(epochs=args.epochs, search_hidden=args.search_hidden,
+                                    hidden=args.hidden, resolution=args.resolution, seed=seed)
+        with tempfile.TemporaryDirectory() as run_dir:
+            report = run_search(settings, run_dir, task="unsharp", device="cpu", progress=False)
+    return report["networks"]["G_A"]["network"], time.perf_counter() - tick
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--epochs", type=int, default=4, help="CycleGANAS search epochs")
+    parser.add_argument("--search-hidden", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
+    parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"])
+    parser.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
+    parser.add_argument("--lr", type=float, default=DEFAULTS.get("lr", 2e-4))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    training = TrainingSettings(steps=args.steps, resolution=args.resolution, hidden=args.hidden,
+                                lr=args.lr)
+    task = KnownAnswerTask(args.resolution)
+    data = materialize(task)
+    test_a = load_eval_batch(list_images(data / "testA"), args.resolution)
+    space = open_space("cyclegan", hidden=args.hidden)
+    rows = [json.loads(line) for line in JOURNAL.read_text().splitlines()] if JOURNAL.exists() else []
+    done = {(r["method"], r["seed"], json.dumps(r["training"], sort_keys=True)) for r in rows}
+    JOURNAL.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        for method in args.methods:
+            key = (method, seed, json.dumps(training.__dict__, sort_keys=True))
+            if key in done:
+                continue
+            network, seconds = search(method, seed, args)
+            cost = space.cost(space.parse(network.split(":", 1)[1]), resolution=256)
+            tick = time.perf_counter()
+            label = label_candidate(network, data, training, seed, test_a=test_a)
+            row = {"method": method, "seed": seed, "network": network, "search_seconds": seconds,
+                   "params": cost.params, "macs": cost.macs,
+                   "retrain_seconds": time.perf_counter() - tick, "training": training.__dict__,
+                   "epochs": args.epochs if method == "cycleganas" else None, **label}
+            with open(JOURNAL, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            rows.append(row)
+            print(f"{method} seed {seed}: {network} ssim {row['ssim']:.4f} "
+                  f"(search {seconds:.0f} s)", flush=True)
+    report(rows, args)
+
+
+def report(rows: list[dict], args) -> None:
+    table = []
+    for method in METHODS:
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            continue
+        ssim = np.array([r["ssim"] for r in mine])
+        late = np.array([r.get("ssim_late", np.nan) for r in mine])
+        table.append({"method": method, "runs": len(mine),
+                      "search_seconds_mean": float(np.mean([r["search_seconds"] for r in mine])),
+                      "ssim_mean": float(np.nanmean(ssim)), "ssim_std": float(np.nanstd(ssim)),
+                      "ssim_late_mean": float(np.nanmean(late)) if np.isfinite(late).any() else None})
+    write_result("search_methods", {"table": table, "runs": rows})
+    lines = ["# Search methods side by side on the known-answer task", "",
+             f"`python benchmarks/search_methods.py --seeds {' '.join(map(str, args.seeds))} "
+             f"--epochs {args.epochs} --search-hidden {args.search_hidden}`; retraining = the "
+             f"ground-truth label ({args.steps} steps, {args.resolution} px, width {args.hidden}, "
+             f"lr {args.lr:g}).", "",
+             "| method | runs | search s | SSIM (mean ± std) | late-mean SSIM |", "|---|---|---|---|---|"]
+    for t in table:
+        late = "-" if t["ssim_late_mean"] is None else f"{t['ssim_late_mean']:.4f}"
+        lines.append(f"| {t['method']} | {t['runs']} | {t['search_seconds_mean']:.0f} | "
+                     f"{t['ssim_mean']:.4f} ± {t['ssim_std']:.4f} | {late} |")
+    write_text_atomic(RESULTS / "search_methods.md", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
