@@ -1,12 +1,15 @@
 """Auto-GAS Table 2 ("Ranking results on TransNAS-Bench-101") next to the same proxies on our data.
 
     python experiments/table2_transnas_ranking.py [--baselines benchmarks/results/baselines.json]
+        [--compare benchmarks/results/baselines_cache.json]
 
-Reads the baseline table that ``benchmarks/baselines_table.py`` measured on the 498 macro dev
-archs (run it first, with ``--extra proxies/autogas_evolved.json``) and writes
+Reads the baseline table that ``benchmarks/baselines_table.py`` measured on the macro dev archs
+(run it first, with ``--extra proxies/autogas_evolved.json``) and writes
 ``experiments/results/table2.md``: for each method of the paper's table, the paper's reported
-Kendall / Spearman / Pearson and ours on our cache. The paper's column is quoted from
-``../shared/papers/auto-gas-paper.md`` (its test split and data differ from ours).
+Kendall / Spearman / Pearson and ours on our cache, with the network-pass protocol and the
+number of archs the record was measured under. ``--compare`` adds the Kendall tau of a second
+record (e.g. the same table under another protocol) as one more column. The paper's column is
+quoted from ``../shared/papers/auto-gas-paper.md`` (its test split and data differ from ours).
 """
 from __future__ import annotations
 
@@ -43,33 +46,61 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:+.2f}%"
 
 
+def _describe(record: dict) -> str:
+    """``protocol, n archs`` of a baselines record (records before issue 13 carry no protocol:
+    they were measured under ``cache``)."""
+    timing = record.get("timing", {})
+    n = max(r["n"] for r in record["rows"])
+    return f"protocol `{timing.get('protocol', 'cache')}`, n = {n}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baselines", default=str(REPO / "benchmarks" / "results" / "baselines.json"))
+    parser.add_argument("--compare", default=None,
+                        help="a second baselines record whose Kendall tau is added as a column")
     parser.add_argument("--out", default=str(REPO / "experiments" / "results" / "table2.md"))
     args = parser.parse_args()
     record = json.loads(Path(args.baselines).read_text())
     rows = {r["proxy"]: r for r in record["rows"]}
     n = max(r["n"] for r in record["rows"])
+    other = json.loads(Path(args.compare).read_text()) if args.compare else None
+    other_rows = {r["proxy"]: r for r in other["rows"]} if other else {}
+    head = "| method | paper τ | paper ρ | paper r | ours τ | ours ρ | ours r |"
+    if other:
+        head += f" ours τ ({_describe(other)}) |"
     lines = [
         "# Auto-GAS Table 2 on our data",
         "",
-        f"Ours: {n} TransNAS-Bench-101 macro autoencoder dev archs, labels = SSIM, measured by "
-        f"`{record['command']}` (see `benchmarks/results/baselines.md`). Paper: its Table 2.",
-        "",
-        "| method | paper τ | paper ρ | paper r | ours τ | ours ρ | ours r |",
-        "|---|---|---|---|---|---|---|",
+        f"Ours: {n} TransNAS-Bench-101 macro autoencoder dev archs, labels = SSIM, "
+        f"{_describe(record)}, measured by `{record['command']}` (see "
+        f"`benchmarks/results/{Path(args.baselines).stem}.md`). Paper: its Table 2.",
     ]
+    if other:
+        lines.append(f"Last column: {_describe(other)}, measured by `{other['command']}` "
+                     f"(`benchmarks/results/{Path(args.compare).stem}.md`); rows computed on "
+                     "the cached features or by counting (NWOT, params, FLOPs, Auto-GAS) do not "
+                     "depend on the protocol, only on the archs.")
+    lines += ["", head, "|" + "---|" * (head.count("|") - 1)]
+
+    def extra(key: str | None) -> str:
+        if not other:
+            return ""
+        theirs = _find(other_rows, key)
+        return f" {_pct(None if theirs is None else theirs['kendall'])} |"
+
     for method, key, tau, rho, r in PAPER_TABLE2:
         ours = _find(rows, key)
         got = [None] * 3 if ours is None else [ours["kendall"], ours["spearman"], ours["pearson"]]
         lines.append(f"| {method} | {tau:+.2f}% | {rho:+.2f}% | {r:+.2f}% | "
-                     + " | ".join(_pct(v) for v in got) + " |")
+                     + " | ".join(_pct(v) for v in got) + " |" + extra(key))
     evolved = _find(rows, "autogas_evolved") or next(
         (v for k, v in rows.items() if k.startswith("autogas_evolved")), None)
     if evolved is not None:
+        evolved_key = next((k for k in rows if k.startswith("autogas_evolved")), None)
         lines.append(f"| autogas evolved (ours) | – | – | – | {_pct(evolved['kendall'])} | "
-                     f"{_pct(evolved['spearman'])} | {_pct(evolved['pearson'])} |")
+                     f"{_pct(evolved['spearman'])} | {_pct(evolved['pearson'])} |"
+                     + extra(evolved_key))
     lines += ["", "EZNAS is not implemented (its program search needs parameters and gradients as "
               "inputs; see issue 4). The two SNIP rows of the paper's table both map to our snip."]
     out = Path(args.out)
