@@ -273,13 +273,14 @@ def score_arch(arch: str, names: Sequence[str], *, seed: int, train_mode: bool,
     :func:`autogas.measure.seeds.init_seed`), set its train/eval mode, and score baselines
     ``names`` on ``inputs`` under ``protocol``: ``(build seconds, values)``."""
     from autogas.measure.seeds import init_seed
-    from autogas.transnas.network import build_network
+    from autogas.spaces.networks import create_network
 
     start = time.perf_counter()
     from autogas.groundtruth.build import cached_generator  # a ground truth's generators
 
     model = cached_generator(cache_settings or {}, arch)
-    model = build_network(arch, seed=init_seed(seed, arch)) if model is None else model
+    if model is None:
+        model = create_network(f"transnas:{arch}", seed=init_seed(seed, arch))
     model.train(train_mode)
     build_seconds = time.perf_counter() - start
     values = score_network(model, inputs, names, seed=seed, protocol=protocol)

@@ -124,16 +124,14 @@ def cached_generator(file_settings: Mapping[str, Any], arch: str) -> torch.nn.Mo
     ``task`` record, init seed ``init_seed(seed, arch)``; train/eval mode left to the caller);
     ``None`` when the settings are not a ground truth's (a TransNAS cache)."""
     from autogas.measure.seeds import init_seed
-    from autogas.search.scorer import open_space
+    from autogas.spaces.networks import create_network
 
     record = read_groundtruth_task(file_settings.get("task"))
     if record is None:
         return None
-    space_name = str(file_settings.get("space"))
-    space = open_space(space_name, n_cells=record.get("n_cells") if space_name == "cyclegan" else None,
-                       hidden=record.get("hidden"), config_set=record.get("config_set"))
     seed = int(file_settings.get("seed", 0))
-    return space.build(space.parse(arch), seed=init_seed(seed, arch))
+    return create_network(f"{file_settings.get('space')}:{arch}", width=record.get("hidden"), part="generator",
+                          seed=init_seed(seed, arch))
 
 
 def _features_only(fs) -> float:  # the scorer's proxy slot; only its build and features are used

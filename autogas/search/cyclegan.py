@@ -36,6 +36,7 @@ from autogas.search.scorer import (
     GeneratorScorer, ProxyScorer, domain_batches, open_space, proxy_name, resolve_proxy,
 )
 from autogas.spaces import SearchSpace
+from autogas.spaces.networks import network_spec
 
 ROLES = (("G_A", "generator", "A"), ("G_B", "generator", "B"),
          ("D_A", "discriminator", "A"), ("D_B", "discriminator", "B"))
@@ -58,9 +59,7 @@ def _network_json(space: SearchSpace, budgeted: BudgetedSpace, result, inputs: s
 
 
 def _patchgan_json(cost_resolution: int) -> dict[str, Any]:
-    from autogas.train.networks import resolve_network
-
-    cost = resolve_network("patchgan", part="discriminator").cost(cost_resolution)
+    cost = network_spec("patchgan").cost(cost_resolution)
     return {"searched": False, "arch": "patchgan", "network": "patchgan", "params": cost["params"],
             "macs": cost["macs"], "note": "GAN Compression searches the generator only; the "
             "standard 70x70 PatchGAN (ndf 64) is used, not searched"}

@@ -1,8 +1,11 @@
-"""Generator search spaces: a registry of the spaces autogas can sample, build and count.
+"""Generator search spaces: a registry of the spaces autogas can sample, build and count, and
+the one network factory.
 
 ``get_space("cyclegan", part="generator", n_cells=11, hidden=64)`` or
 ``get_space("gan-compression", config_set="channels-32")``; every space implements
-:class:`autogas.spaces.base.SearchSpace`.
+:class:`autogas.spaces.base.SearchSpace`. ``create_network(name)`` builds any network by name
+(``resnet9``, ``patchgan``, ``cyclegan:G:...``, ``gan-compression:...``, ``transnas:...``;
+:mod:`autogas.spaces.networks`).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from autogas.errors import AutogasError
 from autogas.spaces.base import Arch, ArchCost, SearchSpace
 from autogas.spaces.cyclegan import CycleGanSpace
 from autogas.spaces.gan_compression import GanCompressionSpace
+from autogas.spaces.networks import NetworkSpec, create_network, network_spec
 
 SPACES: dict[str, type[SearchSpace]] = {
     CycleGanSpace.name: CycleGanSpace,
@@ -30,4 +34,5 @@ def get_space(name: str, **options: Any) -> SearchSpace:
         raise AutogasError(f"search space {name!r}: bad options {sorted(options)}: {err}") from None
 
 
-__all__ = ["Arch", "ArchCost", "CycleGanSpace", "GanCompressionSpace", "SPACES", "SearchSpace", "get_space"]
+__all__ = ["Arch", "ArchCost", "CycleGanSpace", "GanCompressionSpace", "NetworkSpec", "SPACES", "SearchSpace",
+           "create_network", "get_space", "network_spec"]

@@ -2,7 +2,8 @@
 
 For each architecture of the labels table:
 
-1. build the autoencoder network (:func:`autogas.transnas.network.build_network`) with the
+1. build the autoencoder network (``create_network("transnas:<arch>")`` of
+   :mod:`autogas.spaces.networks`, i.e. :func:`autogas.transnas.network.build_network`) with the
    init seed ``crc32("<seed>:<arch>")``, so an architecture's weights depend only on the
    global seed and its own name (not on order, ``--limit`` or resumption);
 2. run the fixed input batch (:func:`autogas.measure.inputs.input_batch`) through it once, in train
@@ -29,7 +30,7 @@ from autogas.errors import AutogasError
 from autogas.measure.features import DEFAULT_MAX_DIMS, collect_features
 from autogas.measure.inputs import input_batch
 from autogas.measure.seeds import init_seed
-from autogas.transnas.network import build_network
+from autogas.spaces.networks import create_network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,7 @@ class CacheSettings:
 
 def arch_features(arch: str, inputs: torch.Tensor, settings: CacheSettings):
     """Build ``arch`` at its init seed and return its features on ``inputs``."""
-    model = build_network(arch, seed=init_seed(settings.seed, arch))
+    model = create_network(f"transnas:{arch}", seed=init_seed(settings.seed, arch))
     model.train(settings.train_mode)
     return collect_features(model, inputs, max_dims=settings.max_dims or None, seed=settings.seed)
 

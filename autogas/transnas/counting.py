@@ -10,7 +10,8 @@ with hooks on every *leaf* module, and sums over the leaf modules that ran:
   networks besides (ConvTranspose2d, Tanh, Identity, zeros, additions) 0. tensorwatch's rules
   for Linear, pooling and Upsample are not implemented: those modules count 0 here.
 
-We count the network from :func:`autogas.transnas.network.build_network` the same way, on the
+We count the network from :func:`autogas.transnas.network.build_network` (built through the
+network factory, ``create_network("transnas:<arch>")``) the same way, on the
 meta device (shapes only, no arithmetic), so a count takes milliseconds. The json stores
 ``count / 1e6`` as a float with no further rounding (on all 1,209 shared records
 ``stored == round(stored * 1e6) / 1e6``), so counts are compared as integers:
@@ -26,7 +27,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from autogas.transnas.network import build_network
+from autogas.spaces.networks import create_network
 
 DEFAULT_RESOLUTION = 256
 
@@ -111,7 +112,10 @@ def _on_meta(model: nn.Module) -> bool:
 
 def model_counts(arch_or_model: str | nn.Module, resolution: int = DEFAULT_RESOLUTION) -> ModelCounts:
     """Exact params and FLOPs of an arch string (built on the meta device) or a built model."""
-    model = build_network(arch_or_model, device="meta") if isinstance(arch_or_model, str) else arch_or_model
+    if isinstance(arch_or_model, str):
+        model = create_network(f"transnas:{arch_or_model}", device="meta")
+    else:
+        model = arch_or_model
     return _meta_forward_counts(model, resolution)
 
 
