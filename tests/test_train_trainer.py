@@ -141,3 +141,29 @@ def test_cli_errors_are_one_line(dataset, tmp_path, capsys):
     assert "resolution" in capsys.readouterr().err
     assert main(["evaluate", "--run", str(tmp_path / "r"), "--inception-weights", str(tmp_path / "no.pth")]) == 2
     assert "--inception-weights PATH" in capsys.readouterr().err
+
+
+def test_training_and_supernet_search_share_one_optimization_settings():
+    import dataclasses
+
+    from autogas.supernet import SupernetSettings
+    from autogas.train.trainer import CycleGanOptimization
+
+    shared = [f.name for f in dataclasses.fields(CycleGanOptimization)]
+    assert shared == ["lr", "beta1", "beta2", "pool_size", "loss_weights"]
+    for cls in (TrainConfig, SupernetSettings):
+        assert issubclass(cls, CycleGanOptimization)
+        assert [f.name for f in dataclasses.fields(cls)][:5] == shared  # declared once, in the base
+    assert TrainConfig(data="x", lr=1e-3, loss_weights=[1, 1, 10, 5, 5]).loss_weights == (1.0, 1.0, 10.0, 5.0, 5.0)
+    for make in (lambda: TrainConfig(data="x", beta1=1.0), lambda: SupernetSettings(lr=0)):
+        with pytest.raises(AutogasError, match="bad Adam settings"):
+            make()
+    for make in (lambda: TrainConfig(data="x", pool_size=-1), lambda: SupernetSettings(pool_size=1.5)):
+        with pytest.raises(AutogasError, match="pool size must be an integer >= 0"):
+            make()
+    with pytest.raises(AutogasError, match="run config has unknown keys: nope"):
+        TrainConfig.from_json({"data": "x", "nope": 1})
+    with pytest.raises(AutogasError, match="search config has unknown keys: nope"):
+        SupernetSettings.from_json({"nope": 1})
+    config = TrainConfig(data="x", pool_size=3)
+    assert TrainConfig.from_json(config.to_json()) == config

@@ -48,9 +48,55 @@ LOSS_TERMS = ("d_a", "d_b", "g_adv_a", "g_adv_b", "cycle_a", "cycle_b", "idt_a",
 LOSS_COLUMNS = ("epoch", "step", "lr") + LOSS_TERMS
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CycleGanOptimization:
+    """How a CycleGAN step optimizes, shared by retraining (:class:`TrainConfig`) and the
+    CycleGANAS supernet search (:class:`autogas.supernet.SupernetSettings`), which extend it.
+
+    Adam with learning rate ``lr`` and ``(beta1, beta2)`` for the generators' and the
+    discriminators' optimizers; ``pool_size`` fakes in each discriminator's history pool (0: no
+    pool); the five ``loss_weights`` of :class:`autogas.train.losses.LossWeights`. The fields are
+    keyword-only. :class:`AutogasError` on construction unless ``lr > 0``, ``0 <= beta < 1``,
+    ``pool_size`` is an integer >= 0 and the loss weights are valid (stored as a tuple of floats).
+    ``to_json`` / ``from_json`` (which refuses unknown keys, naming :attr:`config_name`) give
+    the flat JSON object of every field of the extending class.
+    """
+
+    config_name = "config"  # what the JSON is called in errors (a class attribute, not a field)
+
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    pool_size: int = 50
+    loss_weights: tuple[float, ...] = LossWeights().as_tuple()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.pool_size, bool) or not isinstance(self.pool_size, int) or self.pool_size < 0:
+            raise AutogasError(f"pool size must be an integer >= 0, got {self.pool_size!r}")
+        if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise AutogasError(f"bad Adam settings lr={self.lr}, betas=({self.beta1}, {self.beta2})")
+        object.__setattr__(self, "loss_weights", tuple(float(v) for v in self.loss_weights))
+        LossWeights(*self.loss_weights)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise AutogasError(f"{cls.config_name} has unknown keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run (saved as ``config.json``)."""
+class TrainConfig(CycleGanOptimization):
+    """Everything that defines a training run (saved as ``config.json``): the four networks
+    (:mod:`autogas.train.networks` names) at widths ``hidden`` / ``ndf``, the schedule, the data
+    and the optimization (:class:`CycleGanOptimization`)."""
+
+    config_name = "run config"
 
     data: str
     arch_a: str = "resnet9"
@@ -63,11 +109,6 @@ class TrainConfig:
     decay_epochs: int = 100
     batch_size: int = 1
     resolution: int = 256
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    pool_size: int = 50
-    loss_weights: tuple[float, ...] = LossWeights().as_tuple()
     seed: int = 0
     samples: int = 4
 
@@ -75,8 +116,7 @@ class TrainConfig:
         checks = {
             "epochs": self.epochs >= 0, "decay_epochs": self.decay_epochs >= 0,
             "batch_size": self.batch_size >= 1, "ndf": self.ndf is None or self.ndf >= 1,
-            "pool_size": self.pool_size >= 0,
-            "lr": self.lr > 0, "samples": self.samples >= 1,
+            "samples": self.samples >= 1,
             "resolution": self.resolution >= 32 and self.resolution % 4 == 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -87,23 +127,11 @@ class TrainConfig:
             raise AutogasError("epochs + decay epochs must be at least 1")
         if self.hidden is not None and self.hidden < 1:
             raise AutogasError(f"hidden width must be positive, got {self.hidden}")
-        object.__setattr__(self, "loss_weights", tuple(float(v) for v in self.loss_weights))
-        LossWeights(*self.loss_weights)
+        super().__post_init__()
 
     @property
     def total_epochs(self) -> int:
         return self.epochs + self.decay_epochs
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise AutogasError(f"run config has unknown keys: {', '.join(sorted(unknown))}")
-        return cls(**data)
 
     def networks(self) -> dict[str, NetworkSpec]:
         """Resolved specs of ``G_A``, ``G_B``, ``D_A``, ``D_B``."""
