@@ -176,3 +176,21 @@ def test_budget_admitting_fewer_archs_than_the_population():
     assert set(seen) <= pools  # only the 16 all-pooling discriminators fit
     assert len({c.arch for c in result.population}) == len(result.population) <= 16
     assert result.best.score == max(sum(a) for a in seen)
+
+
+def test_budget_filter_keeps_order_uses_known_costs_and_says_why():
+    space = open_space("gan-compression", config_set="channels-32")
+    archs = sample_distinct(space, 6, np.random.default_rng(3))
+    costs = [space.cost(a) for a in archs]
+    limit = sorted(c.params for c in costs)[2]
+    budgeted = BudgetedSpace(space, Budget(max_params=limit))
+    expected = [(a, c) for a, c in zip(archs, costs) if c.params <= limit]
+    assert budgeted.within(iter(archs)) == expected and len(expected) >= 3
+    tiny = ArchCost(1, 1, 256)  # a recorded cost is used instead of counting
+    assert budgeted.within(archs, known=lambda a: tiny if a == archs[0] else None)[0] == (archs[0], tiny)
+    with pytest.raises(AutogasError, match=f"only {len(expected)} of the 6 candidates meet the budget"):
+        budgeted.within(archs, at_least=len(expected) + 1)
+    dearest = max(zip(archs, costs), key=lambda pair: pair[1].params)[0]
+    with pytest.raises(AutogasError, match=f"none of the 1 candidates .* the cheapest architecture "
+                                           f"{space.to_string(budgeted.cheapest())} does"):
+        budgeted.within([dearest])

@@ -48,10 +48,8 @@ def add_train_parser(sub) -> None:
 def run(args) -> int:
     from autogas.groundtruth.build import COST_RESOLUTION, GroundTruthSettings, build_groundtruth
     from autogas.groundtruth.training import TrainingSettings
-    from autogas.search.budget import Budget, BudgetedSpace, parse_amount, sample_distinct
-    from autogas.search.ranking import read_arch_file
-
-    import numpy as np
+    from autogas.search.budget import BudgetedSpace, parse_budget
+    from autogas.search.ranking import candidate_archs
 
     check_output(args.out)
     if args.data is None and args.inception_weights is not None:
@@ -69,22 +67,11 @@ def run(args) -> int:
         inception_weights=(os.path.abspath(args.inception_weights) if args.inception_weights else None),
         n_cells=args.n_cells, config_set=args.config_set)
     space = settings.open_space()
-    if args.archs:
-        candidates = read_arch_file(args.archs, space)
-    else:
-        n = 60 if args.n is None else args.n
-        if n < 2:
-            raise AutogasError(f"--n must be at least 2 (a ranking needs two architectures), got {n}")
-        candidates = sample_distinct(space, n, np.random.default_rng(args.seed))
-    budget = Budget(parse_amount(args.max_params, 1e6, "--max-params"),
-                    parse_amount(args.max_macs, 1e9, "--max-macs"), COST_RESOLUTION)
-    budgeted = BudgetedSpace(space, budget)
-    kept = [a for a in candidates if budget.admits(budgeted.cost(a))]
-    if not kept:
-        raise AutogasError(f"none of the {len(candidates)} candidates meets the budget {budget.describe()}")
-    if len(kept) < 2:
-        raise AutogasError(f"only {len(kept)} candidate meets the budget {budget.describe()}; need at least 2")
-    names = [space.to_string(a) for a in kept]
+    candidates = candidate_archs(space, archs=args.archs, n=60 if args.n is None else args.n, seed=args.seed,
+                                 at_least=2)  # a ranking needs two architectures
+    budget = parse_budget(args.max_params, args.max_macs, COST_RESOLUTION)
+    kept = BudgetedSpace(space, budget).within(candidates, at_least=2)
+    names = [space.to_string(a) for a, _ in kept]
     summary = build_groundtruth(names, args.out, settings, workers=args.workers,
                                 scheduler=args.scheduler, device=args.device)
     per = summary["seconds_per_arch"]

@@ -12,7 +12,6 @@ import argparse
 from pathlib import Path
 
 from autogas.errors import AutogasError
-from autogas.search.budget import parse_amount
 
 
 # --- arguments shared with ``autogas search`` -------------------------------------------
@@ -92,11 +91,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import math
 
-    import numpy as np
-
     from autogas.measure.inputs import input_batch
-    from autogas.search.budget import Budget, sample_distinct
-    from autogas.search.ranking import format_top, rank_candidates, read_arch_file
+    from autogas.search.budget import parse_budget
+    from autogas.search.ranking import candidate_archs, format_top, rank_candidates
     from autogas.search.scorer import GeneratorScorer, resolve_proxy
 
     from autogas.atomic import check_output
@@ -106,15 +103,8 @@ def run(args) -> int:
     space = space_from_args(args)
     proxy = resolve_proxy(args.proxy)
     space.check_resolution(args.resolution)
-    budget = Budget(parse_amount(args.max_params, 1e6, "--max-params"),
-                    parse_amount(args.max_macs, 1e9, "--max-macs"), args.cost_resolution)
-    if args.archs:
-        candidates = read_arch_file(args.archs, space)
-    else:
-        n = 100 if args.n is None else args.n
-        if n < 1:
-            raise AutogasError(f"--n must be >= 1, got {n}")
-        candidates = sample_distinct(space, n, np.random.default_rng(args.seed))
+    budget = parse_budget(args.max_params, args.max_macs, args.cost_resolution)
+    candidates = candidate_archs(space, archs=args.archs, n=100 if args.n is None else args.n, seed=args.seed)
     inputs = input_batch(args.images or "images", args.batch, args.resolution, args.seed)
     scorer = GeneratorScorer(space, proxy, inputs, seed=args.seed, device=args.device)
     ranked, summary = rank_candidates(scorer, candidates, budget, args.out, images=args.images)

@@ -7,11 +7,13 @@ one at a time, in random order, by those of the cheapest architecture until it f
 cheapest architecture is found by one pass of coordinate descent on ``Budget.load``; the pass
 is exact for both spaces (CycleGANAS costs add up over ops; GAN-Compression costs grow with
 every width), and if even it is over budget no architecture can meet the budget.
+:meth:`BudgetedSpace.within` is the one filter of a given candidate list (``rank``, ``bench train``).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -83,6 +85,33 @@ class BudgetedSpace:
     def fits(self, arch: Arch) -> bool:
         return not self.budget.limited or self.budget.admits(self.cost(arch))
 
+    def within(self, candidates: Iterable[Arch], *, at_least: int = 1,
+               known: Callable[[Arch], ArchCost | None] | None = None) -> list[tuple[Arch, ArchCost]]:
+        """The candidates within the budget, in their order, each with its cost.
+
+        A cost ``known(arch)`` returns (not ``None``) is used instead of counting the network
+        (e.g. a resumed ranking's recorded cost). :class:`AutogasError` if fewer than ``at_least``
+        candidates are within: with none, after :meth:`check_feasible` (no architecture of the
+        space fits), the message names the cheapest architecture that does fit; with some, it
+        says how many of the ``at_least`` there are.
+        """
+        kept, total = [], 0
+        for arch in candidates:
+            total += 1
+            cost = known(arch) if known is not None else None
+            cost = self.cost(arch) if cost is None else cost
+            if self.budget.admits(cost):
+                kept.append((arch, cost))
+        if not kept and at_least > 0:
+            self.check_feasible()
+            raise AutogasError(f"none of the {total} candidates meets the budget {self.budget.describe()}; "
+                               f"the cheapest architecture {self.space.to_string(self.cheapest())} does "
+                               "(sample more or loosen the budget)")
+        if len(kept) < at_least:
+            raise AutogasError(f"only {len(kept)} of the {total} candidates meet the budget "
+                               f"{self.budget.describe()}; need at least {at_least}")
+        return kept
+
     def cheapest(self) -> Arch:
         """The architecture with the smallest budget load (one coordinate-descent pass)."""
         if self._cheapest is None:
@@ -141,6 +170,13 @@ def parse_amount(text: str | None, unit: float, option: str) -> float | None:
     if not (math.isfinite(value) and value > 0):
         raise AutogasError(f"{option} must be a positive number, got {text!r}")
     return value
+
+
+def parse_budget(max_params: str | None, max_macs: str | None, resolution: int = 256) -> Budget:
+    """The budget of the ``--max-params`` (millions, or with a suffix) and ``--max-macs`` (GMACs,
+    or with a suffix) options, MACs counted at ``resolution`` (:func:`parse_amount`)."""
+    return Budget(parse_amount(max_params, 1e6, "--max-params"), parse_amount(max_macs, 1e9, "--max-macs"),
+                  resolution)
 
 
 def sample_distinct(space: SearchSpace, n: int, rng: np.random.Generator) -> list[Arch]:

@@ -24,12 +24,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from autogas.atomic import write_text_atomic
 from autogas.progress import progress_bar
 from autogas.errors import AutogasError
-from autogas.search.budget import Budget, BudgetedSpace, format_count
+from autogas.search.budget import Budget, BudgetedSpace, format_count, sample_distinct
 from autogas.search.scorer import GeneratorScorer, proxy_name
 from autogas.spaces import ArchCost
 from autogas.spaces.base import Arch
@@ -58,6 +59,18 @@ def read_arch_file(path: str | os.PathLike, space) -> list:
     if not archs:
         raise AutogasError(f"no architectures in {path}")
     return list(archs)
+
+
+def candidate_archs(space, *, archs: str | os.PathLike | None, n: int, seed: int,
+                    at_least: int = 1) -> list:
+    """The candidates to rank: those listed in the file ``archs`` (:func:`read_arch_file`), else
+    ``n`` distinct uniform draws of ``space`` from a generator seeded with ``seed``
+    (:func:`autogas.search.budget.sample_distinct`). :class:`AutogasError` if ``n < at_least``."""
+    if archs:
+        return read_arch_file(archs, space)
+    if n < at_least:
+        raise AutogasError(f"--n must be at least {at_least}, got {n}")
+    return sample_distinct(space, n, np.random.default_rng(seed))
 
 
 def _format_row(row: dict[str, Any]) -> dict[str, str]:
@@ -192,20 +205,16 @@ def rank_candidates(scorer: GeneratorScorer, candidates: Sequence[Arch], budget:
     budgeted = BudgetedSpace(space, budget)
     journal = RankingJournal(out, ranking_settings(scorer, budget, images))
     disable = None if progress else True
+
+    def recorded(arch: Arch) -> ArchCost | None:
+        done = journal.rows.get(space.to_string(arch))
+        return ArchCost(done["params"], done["macs"], budget.resolution) if done else None
+
+    counting = tqdm(candidates, desc="counting", unit="arch", disable=disable, leave=False)
     kept, costs = [], {}
-    for arch in tqdm(candidates, desc="counting", unit="arch", disable=disable, leave=False):
-        name = space.to_string(arch)
-        done = journal.rows.get(name)
-        costs[name] = (ArchCost(done["params"], done["macs"], budget.resolution) if done
-                       else budgeted.cost(arch))
-        if budget.admits(costs[name]):
-            kept.append((arch, name))
-    if not kept:
-        budgeted.check_feasible()
-        cheapest = budgeted.cheapest()
-        raise AutogasError(f"none of the {len(candidates)} candidates meets the budget {budget.describe()}; "
-                           f"the cheapest architecture {space.to_string(cheapest)} does "
-                           "(sample more or loosen the budget)")
+    for arch, cost in budgeted.within(counting, known=recorded):
+        kept.append((arch, space.to_string(arch)))
+        costs[kept[-1][1]] = cost
     todo = [(arch, name) for arch, name in kept if name not in journal.rows]
     journal.start()
     start = time.perf_counter()
