@@ -40,6 +40,7 @@ from autogas.commands.bench_train import DEFAULTS
 from autogas.groundtruth.task import KnownAnswerTask, materialize
 from autogas.groundtruth.training import REFERENCE_G, TrainingSettings, label_candidate
 from autogas.search.scorer import open_space
+from autogas.spaces import network_spec
 from autogas.train.data import list_images, load_eval_batch
 
 JOURNAL = REPO / "benchmarks" / "work" / "search_methods.jsonl"
@@ -88,7 +89,6 @@ def main() -> None:
     task = KnownAnswerTask(args.resolution)
     data = materialize(task)
     test_a = load_eval_batch(list_images(data / "testA"), args.resolution)
-    space = open_space("cyclegan", hidden=args.hidden)
     rows = [json.loads(line) for line in JOURNAL.read_text().splitlines()] if JOURNAL.exists() else []
     done = {(r["method"], r["seed"], json.dumps(r["training"], sort_keys=True)) for r in rows}
     JOURNAL.parent.mkdir(parents=True, exist_ok=True)
@@ -98,11 +98,11 @@ def main() -> None:
             if key in done:
                 continue
             network, seconds = search(method, seed, args)
-            cost = space.cost(space.parse(network.split(":", 1)[1]), resolution=256)
+            cost = network_spec(network, width=args.hidden, part="generator").cost(256)
             tick = time.perf_counter()
             label = label_candidate(network, data, training, seed, test_a=test_a)
             row = {"method": method, "seed": seed, "network": network, "search_seconds": seconds,
-                   "params": cost.params, "macs": cost.macs,
+                   "params": cost["params"], "macs": cost["macs"],
                    "retrain_seconds": time.perf_counter() - tick, "training": training.__dict__,
                    "epochs": args.epochs if method == "cycleganas" else None, **label}
             with open(JOURNAL, "a") as fh:
