@@ -702,6 +702,62 @@ class FeatureCacheWriter:
         """Nothing is buffered: kept so callers can close writers uniformly."""
 
 
+def merge_caches(sources: Iterable[str | os.PathLike], out: str | os.PathLike,
+                 settings: Mapping[str, object] | None = None) -> int:
+    """Write the new cache ``out`` holding every architecture of ``sources``, in source order.
+
+    Each arch group (features and per-arch attributes such as labels) is copied verbatim, its
+    checksums included; stored ``/scores`` are not copied (they were computed for one file:
+    recompute them on ``out``). Every source is verified first (a damaged one is an error), all
+    must share the input batch, and an arch present in two sources is an error. ``settings`` are
+    ``out``'s settings attributes; by default the first source's, and then every source must have
+    the same ones. ``out`` must not exist; it is written atomically. Returns the number of archs.
+    """
+    paths = [Path(p) for p in sources]
+    if not paths:
+        raise AutogasError("nothing to merge: give at least one cache")
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        raise AutogasError(f"{out} exists; choose another --out")
+    caches = [FeatureCache(p) for p in paths]
+    for cache in caches:
+        if cache.checked:
+            verify_cache(cache.path)
+    if settings is None:
+        for cache in caches[1:]:
+            if cache.settings != caches[0].settings:
+                diff = sorted(k for k in set(cache.settings) | set(caches[0].settings)
+                              if cache.settings.get(k) != caches[0].settings.get(k))
+                raise AutogasError(f"{cache.path} was built with other settings than {caches[0].path} "
+                                   f"({', '.join(diff)})")
+        settings = caches[0].settings
+    inputs = caches[0].inputs()
+    for cache in caches[1:]:
+        if not np.array_equal(cache.inputs(), inputs):
+            raise AutogasError(f"{cache.path} has another input batch than {caches[0].path}")
+    seen: dict[str, Path] = {}
+    for cache in caches:
+        for arch in cache.archs:
+            if arch in seen:
+                raise AutogasError(f"arch {arch} is in both {seen[arch]} and {cache.path}")
+            seen[arch] = cache.path
+    with atomic_path(out) as tmp, h5py.File(tmp, "w", libver=LIBVER) as f:
+        f.attrs["format"] = _attr(FORMAT)
+        f.attrs["version"] = VERSION
+        f.attrs["autogas_version"] = _attr(__version__)
+        f.attrs["torch_version"] = _attr(str(torch.__version__))
+        f.attrs["merged_from"] = _attr(", ".join(str(p) for p in paths))
+        for key, value in settings.items():
+            f.attrs[key] = _attr(value)
+        _checked_dataset(f, "inputs", inputs.astype(np.float16))
+        archs = f.create_group("archs", track_order=True)
+        for cache in caches:
+            with _reading(cache.path) as src:
+                for arch in cache.archs:
+                    src.copy(src["archs"][arch], archs, name=arch)
+    return len(seen)
+
+
 def store_scores(path: str | os.PathLike, name: str, values: pd.Series, **metadata: object) -> None:
     """Store (or replace) network-level proxy ``values`` (indexed by arch) under ``/scores/name``.
 

@@ -14,7 +14,8 @@ at ``--steps/--resolution/--hidden/--lr`` (default: ``autogas bench train``'s de
 ``benchmarks/work/``), named after the space, the settings and the seed count, so a rerun with
 the same options resumes them (an arch is the unit; kill the script at any time).
 
-Then, per space, over every arch in its caches (label = the cache's ``label``: the mean of the two
+Then, per space, the caches are merged into one (``groundtruth_<space>_<settings>_all.h5``,
+the file ``benchmarks/evolve_transfer.py --gt`` takes), and over every arch in it (label = the cache's ``label``: the mean of the two
 seeds where there are two), it writes ``--results``/``groundtruth_<space>.md``, ``.json`` and
 ``.png`` (default ``benchmarks/results/``): the cost per arch, the noise ceiling (Kendall/Spearman
 between the two seeds' labels) and the label spread, and Kendall tau and Spearman rho of every
@@ -46,7 +47,7 @@ from autogas.baselines import list_baselines
 from autogas.baselines.runner import compute_on_cache
 from autogas.cache import FeatureCache
 from autogas.commands.bench_train import DEFAULTS
-from autogas.groundtruth.build import GroundTruthSettings, build_groundtruth
+from autogas.groundtruth.build import GroundTruthSettings, build_groundtruth, merge_groundtruth
 from autogas.groundtruth.quality import label_quality
 from autogas.groundtruth.training import TrainingSettings
 from autogas.proxy import rank_scores
@@ -75,6 +76,21 @@ def settings_for(space: str, seeds: int, args) -> GroundTruthSettings:
 def cache_path(work: Path, space: str, seeds: int, args) -> Path:
     tag = f"s{args.steps}_r{args.resolution}_h{args.hidden}_lr{args.lr:g}_seed{args.seed}"
     return work / f"groundtruth_{space.replace('-', '_')}_{tag}_seeds{seeds}.h5"
+
+
+def merged_cache(space: str, args) -> tuple[Path | None, list[Path]]:
+    """``(merged, sources)``: the one cache of every arch of ``space`` built so far (the two-seed
+    and one-seed caches merged by ``autogas bench merge``'s function), rewritten when the sources
+    gained archs; what the report and ``benchmarks/evolve_transfer.py --gt`` read."""
+    sources = [p for p in (cache_path(args.work, space, s, args) for s in (2, 1)) if p.exists()]
+    if not sources:
+        return None, []
+    out = args.work / cache_path(args.work, space, 0, args).name.replace("_seeds0", "_all")
+    want = [a for p in sources for a in FeatureCache(p).archs]
+    if not out.exists() or FeatureCache(out).archs != want:
+        out.unlink(missing_ok=True)
+        merge_groundtruth(sources, out)
+    return out, sources
 
 
 def plan(space: str, n: int, two: int, args) -> dict[int, list[str]]:
@@ -116,7 +132,8 @@ def predictors(path: Path, archs: list[str], baseline_workers: int) -> dict[str,
 
 def space_report(space: str, args) -> dict | None:
     """Collect every cache of ``space`` and rank the predictors against the labels."""
-    paths = [p for p in (cache_path(args.work, space, s, args) for s in (2, 1)) if p.exists()]
+    merged, sources = merged_cache(space, args)
+    paths = [merged] if merged is not None else []
     frames, values, ranked_archs = [], {}, []
     for path in paths:
         cache = FeatureCache(path)
@@ -157,7 +174,7 @@ def space_report(space: str, args) -> dict | None:
                                       else bool(r["kendall"] > bar))
     rows.sort(key=lambda r: np.inf if r["kendall"] is None else -r["kendall"])
     return {
-        "space": space, "description": SPACES[space], "caches": [p.name for p in paths],
+        "space": space, "description": SPACES[space], "caches": [p.name for p in paths], "sources": [p.name for p in sources],
         "settings": {"steps": training.steps, "resolution": training.resolution, "hidden": training.hidden,
                      "lr": training.lr, "seed": args.seed, "task": "unsharp"},
         "n": int(len(data)), "n_ranked": int(len(ranked)), "n_two_seeds": int(data["label_seed1"].notna().sum()) if "label_seed1" in data else 0,
@@ -183,7 +200,8 @@ def _f(x, digits=3) -> str:
 def markdown(rep: dict, command: str) -> str:
     q, c, s = rep["quality"], rep["cost"], rep["settings"]
     lines = [f"# Ground truth: {rep['description']}", "",
-             f"Produced by `{command}` (caches {', '.join(f'`{n}`' for n in rep['caches'])}). "
+             f"Produced by `{command}` (cache {', '.join(f'`{n}`' for n in rep['caches'])}, merged from "
+             f"{', '.join(f'`{n}`' for n in rep['sources'])}). "
              f"Known-answer task `unsharp`, label = SSIM(G_A(x), T(x)) on held-out crops, "
              f"mean over the training seeds where there are two; training {s['steps']} steps at "
              f"{s['resolution']} px, width {s['hidden']}, lr {s['lr']:g}; sampling seed {s['seed']}.", "",

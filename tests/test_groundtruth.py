@@ -23,7 +23,8 @@ from scipy import ndimage, stats
 
 from autogas.cache import FeatureCache, FeatureCacheWriter, journal_dir
 from autogas.cli import main
-from autogas.groundtruth.build import GroundTruthSettings, build_groundtruth, cached_generator
+from autogas.groundtruth.build import (GroundTruthSettings, build_groundtruth, cached_generator,
+                                       read_groundtruth_task)
 from autogas.groundtruth.task import KnownAnswerTask, materialize, operator_t
 from autogas.groundtruth.training import TrainingSettings, known_answer_label
 from autogas.search.scorer import open_space
@@ -311,3 +312,56 @@ def test_bad_inputs(gt, tmp_path, capsys, monkeypatch):
     args = ["--space", "cyclegan", "--n", "2", "--steps", "3", "--resolution", "32", "--hidden", "4",
             "--seeds", "2", "--device", "cpu"]
     assert "other settings" in _fails(capsys, args, other, before)
+
+
+# ---------------------------------------------------------------------------------------------
+# merging caches (a build with some archs at two seeds and the rest at one writes two caches)
+
+
+def test_merge_keeps_every_arch_label_and_feature(gt, names, tmp_path, capsys):
+    one_seed = tmp_path / "one.h5"
+    extra = [a for a in _more_names(8) if a not in names][:2]
+    build_groundtruth(extra, one_seed, GroundTruthSettings(space="cyclegan", training=TINY, seeds=1, seed=0),
+                      progress=False)
+    merged = tmp_path / "merged.h5"
+    assert main(["bench", "merge", str(gt), str(one_seed), "--out", str(merged)]) == 0
+    assert f"{N_ARCHS + 2} archs from 2 caches" in capsys.readouterr().out
+    cache = FeatureCache(merged)
+    assert cache.archs == names + extra
+    _same_archs(merged, gt, names)
+    source = FeatureCache(one_seed)
+    for arch in extra:
+        assert cache.table.loc[arch, "label"] == source.table.loc[arch, "label"]
+        assert math.isnan(cache.table.loc[arch, "label_seed1"])
+        for x, y in zip(cache.features(arch).features, source.features(arch).features):
+            np.testing.assert_array_equal(x, y)
+    assert read_groundtruth_task(cache.settings["task"])["seeds"] == [1, 2]
+    assert cached_generator(cache.settings, extra[0]) is not None  # baselines can rebuild its networks
+    assert main(["bench", "info", str(merged), "--check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["archs"] == N_ARCHS + 2
+    assert main(["score", "--proxy", "slogdet(ksum(gram(F)))", "--bench", str(merged)]) == 0
+
+
+def test_merge_refuses_other_settings_duplicates_and_an_existing_out(gt, names, tmp_path, capsys):
+    other = tmp_path / "other.h5"
+    wider = GroundTruthSettings(space="cyclegan", training=TrainingSettings(steps=2, resolution=32, hidden=8),
+                                seeds=1, seed=0)
+    build_groundtruth([names[0]], other, wider, progress=False)
+    for args, message in [([str(gt), str(other)], "other settings"),
+                          ([str(gt), str(gt)], f"arch {names[0]} is in both"),
+                          ([str(tmp_path / "absent.h5")], "no such cache file")]:
+        out = tmp_path / "m.h5"
+        assert main(["bench", "merge", *args, "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists() and not list(tmp_path.glob(".m.h5*"))
+    existing = tmp_path / "exists.h5"
+    existing.write_bytes(b"keep")
+    assert main(["bench", "merge", str(gt), "--out", str(existing)]) == 2
+    assert "exists" in capsys.readouterr().err and existing.read_bytes() == b"keep"
+
+
+def _more_names(n: int) -> list[str]:
+    from autogas.search.budget import sample_distinct
+
+    space = SETTINGS.open_space()
+    return [space.to_string(a) for a in sample_distinct(space, n, np.random.default_rng(1))]

@@ -1,4 +1,4 @@
-"""``autogas bench verify|build|info``: the TransNAS-Bench-101 networks and their feature cache."""
+"""``autogas bench verify|build|info|merge``: the TransNAS-Bench-101 networks and their feature cache."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,12 @@ def register(subparsers) -> None:
                       help="also read every dataset and verify its Fletcher-32 checksum; a damaged "
                            "one is an error naming the arch and dataset")
     info.set_defaults(func=run_info)
+
+    merge = sub.add_parser("merge", help="one cache holding every arch of several caches built with the "
+                                         "same settings (ground truths: the seed count may differ)")
+    merge.add_argument("caches", nargs="+", help="cache files, merged in this order")
+    merge.add_argument("--out", required=True, help="the new cache file (must not exist)")
+    merge.set_defaults(func=run_merge)
 
     add_train_parser(sub)
 
@@ -121,6 +127,22 @@ def _ground_truth_quality(settings: dict, table) -> dict:
     from autogas.groundtruth.quality import label_quality
 
     return label_quality(table) if read_groundtruth_task(settings.get("task")) is not None else {}
+
+
+def run_merge(args) -> int:
+    from autogas.cache import FeatureCache, merge_caches
+    from autogas.groundtruth.build import merge_groundtruth, read_groundtruth_task
+
+    for path in args.caches:
+        if not os.path.isfile(path):
+            raise AutogasError(f"no such cache file: {path}")
+    check_output(args.out)
+    if read_groundtruth_task(FeatureCache(args.caches[0]).settings.get("task")) is not None:
+        n = merge_groundtruth(args.caches, args.out)
+    else:
+        n = merge_caches(args.caches, args.out)
+    print(f"{args.out}: {n} archs from {len(args.caches)} caches")
+    return 0
 
 
 def run_info(args) -> int:

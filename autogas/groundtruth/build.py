@@ -118,6 +118,35 @@ def read_groundtruth_task(task_attr: object) -> dict[str, Any] | None:
         return None
 
 
+def merge_groundtruth(sources: Sequence[str | os.PathLike], out: str | os.PathLike) -> int:
+    """Merge ground-truth caches of one space, task and training settings into ``out``.
+
+    They may differ only in the number of training seeds (a build that trains some archs with two
+    seeds and the rest with one writes two caches); the merged ``task`` record lists the distinct
+    seed counts (``"seeds": [1, 2]``). Each arch keeps its own label(s). See
+    :func:`autogas.cache.merge_caches` for the rest (verbatim copy, no ``/scores``, atomic).
+    """
+    from autogas.cache import FeatureCache, merge_caches
+
+    settings = [FeatureCache(p).settings for p in sources]
+    records = [read_groundtruth_task(s.get("task")) for s in settings]
+    for path, record in zip(sources, records):
+        if record is None:
+            raise AutogasError(f"{path} is not a ground-truth cache (autogas bench train)")
+    def without_seeds(record, file_settings):
+        return ({k: v for k, v in record.items() if k != "seeds"},
+                {k: v for k, v in file_settings.items() if k != "task"})
+    first = without_seeds(records[0], settings[0])
+    for path, record, file_settings in zip(sources[1:], records[1:], settings[1:]):
+        if without_seeds(record, file_settings) != first:
+            raise AutogasError(f"{path} was built with other settings than {sources[0]} "
+                               "(only the number of training seeds may differ)")
+    counts = sorted({c for r in records for c in (r["seeds"] if isinstance(r["seeds"], list) else [r["seeds"]])})
+    merged = {**records[0], "seeds": counts if len(counts) > 1 else counts[0]}
+    out_settings = {**settings[0], "task": TASK_PREFIX + json.dumps(merged, sort_keys=True)}
+    return merge_caches(sources, out, out_settings)
+
+
 def cached_generator(file_settings: Mapping[str, Any], arch: str) -> torch.nn.Module | None:
     """The generator ``arch`` at random init exactly as the ground-truth cache whose file
     settings are ``file_settings`` built it for its features (space and its options from the
