@@ -1,8 +1,8 @@
 """Does a proxy evolved on several benches transfer? Macro-only vs multi-bench vs random search.
 
     python benchmarks/evolve_transfer.py --macro benchmarks/work/transnas.h5 \\
-        --micro benchmarks/work/micro.h5 [--gt benchmarks/work/gt_cyclegan.h5] \\
-        [--seeds 0 1 2] [--generations 100] [--jobs 2]
+        --micro benchmarks/work/micro.h5 [--gt GT_CYCLEGAN.h5 --val-size 50 30] \\
+        [--holdout GT_GAN_COMPRESSION.h5] [--seeds 0 1 2] [--generations 100] [--jobs 2]
 
 Configurations, each one search per seed at the paper's settings (P=20, k=5, T generations, 50
 validation archs per labelled bench, the activation rule on):
@@ -11,6 +11,13 @@ validation archs per labelled bench, the activation rule on):
 * ``multi-bench``: the macro cache and every ``--gt`` ground truth as labelled benches (fitness =
   min of their validation taus), ``--micro`` (unlabelled) as a constraint bench;
 * ``random``: the multi-bench fitness, every candidate a random immigrant (same budget).
+
+``--val-size`` is given once for every labelled bench or once per labelled bench (``--macro``
+then each ``--gt``): a 60-arch ground truth keeps 30 for validation and 30 for test with
+``--val-size 50 30``. A ``--holdout`` bench (labelled, e.g. the GAN-Compression ground truth) is
+never searched on: every proxy is scored on all its labelled archs. Beside the proxies, the
+report gives on the same splits the Kendall tau of the networks' params and of their MACs (the
+cache's ``flops`` column for TransNAS, ``macs`` for a ground truth): the bar a proxy must clear.
 
 Every best proxy is then scored on **every** bench the same way, whatever it was searched on: a
 labelled bench on its test split (the labelled archs outside the validation split that the seed
@@ -35,6 +42,7 @@ from _common import REPO, RESULTS, write_result
 from autogas.atomic import write_text_atomic
 from autogas.cache import FeatureCache
 from autogas.evolve import EvolutionSettings, evolve, plan_benches, state_summary
+from autogas.proxy import rank_scores
 from autogas.score import score_on_cache
 
 JOURNAL = REPO / "benchmarks" / "work" / "evolve_transfer.jsonl"
@@ -46,19 +54,52 @@ def configs(macro: str, gts: list[str], micro: str | None) -> dict[str, tuple[li
             "random": (multi, {"ratio": 0.0})}
 
 
-def score_everywhere(proxy: str, benches: list[str], seed: int, val_size: int) -> dict[str, dict]:
-    """Scores of ``proxy`` on each bench: test split if labelled, all archs if not."""
-    out = {}
-    for plan in plan_benches(benches, (val_size,), 50, seed):
-        scores = score_on_cache(proxy, FeatureCache(plan.path), plan.test).scores
-        out[plan.name] = {"role": plan.role, **scores}
+def report_archs(benches: list[str], holdout: list[str], seed: int, val_sizes: tuple[int, ...]
+                 ) -> dict[str, tuple[str, str, list[str]]]:
+    """``name -> (path, role, archs)`` the report scores: a searched labelled bench's test split,
+    an unlabelled bench's every arch, a hold-out bench's every labelled arch."""
+    out = {plan.name: (plan.path, plan.role, list(plan.test))
+           for plan in plan_benches(benches, val_sizes, 50, seed)}
+    for path in holdout:
+        cache = FeatureCache(path)
+        out[Path(path).stem] = (path, "holdout", [a for a, y in zip(cache.archs, cache.labels) if np.isfinite(y)])
     return out
 
 
-def run_one(name: str, benches: list[str], options: dict, every: list[str], seed: int,
-            generations: int, population: int, val_size: int) -> dict:
+def score_everywhere(proxy: str, archs: dict[str, tuple[str, str, list[str]]]) -> dict[str, dict]:
+    """Scores of ``proxy`` on each bench's report archs."""
+    return {name: {"role": role, **score_on_cache(proxy, FeatureCache(path), chosen).scores}
+            for name, (path, role, chosen) in archs.items()}
+
+
+def cost_taus(archs: dict[str, tuple[str, str, list[str]]]) -> dict[str, dict[str, float | None]]:
+    """Kendall tau of params and MACs/FLOPs against the labels on each labelled bench's report archs."""
+    out = {}
+    for name, (path, role, chosen) in archs.items():
+        if role == "constraint":
+            continue
+        table = FeatureCache(path).table.loc[chosen]
+        labels = table["label"].to_numpy(float)
+        cost = "macs" if "macs" in table and table["macs"].notna().all() else "flops"
+        out[name] = {"params": rank_scores(table["params"].to_numpy(float), labels)["kendall"],
+                     "MACs/FLOPs": rank_scores(table[cost].to_numpy(float), labels)["kendall"]}
+    return out
+
+
+def sizes_for(benches: list[str], labelled_order: list[str], val_sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """The validation sizes of the labelled ``benches`` (a subset of ``labelled_order``)."""
+    if len(val_sizes) == 1:
+        return val_sizes
+    by_path = dict(zip(labelled_order, val_sizes))
+    return tuple(by_path[b] for b in benches if b in by_path)
+
+
+def run_one(name: str, benches: list[str], options: dict, every: list[str], holdout: list[str], seed: int,
+            generations: int, population: int, val_sizes: tuple[int, ...], labelled_order: list[str]) -> dict:
+    mine = sizes_for(benches, labelled_order, val_sizes)
     settings = EvolutionSettings(generations=generations, population=population, seed=seed,
-                                 val_size=val_size, topk=min(5, population - 1), **options)
+                                 val_size=mine[0] if len(mine) == 1 else mine,
+                                 topk=min(5, population - 1), **options)
     tick = time.perf_counter()
     result = evolve(benches, settings, progress=False)
     seconds = time.perf_counter() - tick
@@ -66,7 +107,7 @@ def run_one(name: str, benches: list[str], options: dict, every: list[str], seed
             "proxy": result.best, "fitness": result.state.fitness[result.best].kendall,
             "seconds": round(seconds, 1), **{k: v for k, v in state_summary(result.state).items()
                                                if k != "seconds"},
-            "scores": score_everywhere(result.best, every, seed, val_size)}
+            "scores": score_everywhere(result.best, report_archs(every, holdout, seed, val_sizes))}
 
 
 def read_journal() -> list[dict]:
@@ -101,10 +142,11 @@ def summarize(rows: list[dict], names: list[str], bench_names: list[str]) -> lis
     return table
 
 
-def write_report(rows: list[dict], names: list[str], every: list[str], command: str) -> None:
+def write_report(rows: list[dict], names: list[str], every: list[str], command: str,
+                 costs: dict[int, dict]) -> None:
     bench_names = [Path(b).stem for b in every]
     table = summarize(rows, names, bench_names)
-    write_result("evolve_transfer", {"table": table, "runs": rows})
+    write_result("evolve_transfer", {"table": table, "runs": rows, "cost_taus_by_seed": costs})
     head = "| config | runs | s/run | " + " | ".join(bench_names) + " |"
     lines = ["# Proxy search that transfers: macro-only vs multi-bench vs random search", "",
              f"`{command}`. Each cell: Kendall tau on that bench's test split (labelled) as mean ± std "
@@ -115,7 +157,7 @@ def write_report(rows: list[dict], names: list[str], every: list[str], command: 
         cells = []
         for b in bench_names:
             c = row[b]
-            if c["role"] == "labelled":
+            if c["role"] != "constraint":
                 cells.append("invalid" if c["kendall_mean"] is None else
                              f"{c['kendall_mean']:+.3f} ± {c['kendall_std']:.3f}"
                              + (f" ({c['invalid']} invalid)" if c["invalid"] else ""))
@@ -124,6 +166,13 @@ def write_report(rows: list[dict], names: list[str], every: list[str], command: 
                              f"NaN {100 * c['nan_share_mean']:.1f} %, {c['invalid']} invalid")
         secs = "-" if row["seconds_mean"] is None else f"{row['seconds_mean']:.0f}"
         lines.append(f"| {row['config']} | {row['runs']} | {secs} | " + " | ".join(cells) + " |")
+    for key in ("params", "MACs/FLOPs"):
+        cells = []
+        for b in bench_names:
+            taus = [c[b][key] for c in costs.values() if b in c and c[b].get(key) is not None]
+            cells.append(f"{np.mean(taus):+.3f} ± {np.std(taus):.3f}" if taus else "-")
+        if any(c != "-" for c in cells):
+            lines.append(f"| *{key}* (same splits) | {len(costs)} | - | " + " | ".join(cells) + " |")
     lines += ["", "Best proxies:", ""]
     lines += [f"- {r['config']}, seed {r['seed']}: `{r['proxy']}`" for r in rows]
     write_text_atomic(RESULTS / "evolve_transfer.md", "\n".join(lines) + "\n")
@@ -137,29 +186,39 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--generations", type=int, default=100)
     parser.add_argument("--population", type=int, default=20)
-    parser.add_argument("--val-size", type=int, default=50)
+    parser.add_argument("--holdout", action="append", default=[],
+                        help="labelled bench never searched on (scored on all its labelled archs)")
+    parser.add_argument("--val-size", type=int, nargs="+", default=[50],
+                        help="validation archs: once for all labelled benches or once per bench "
+                             "(--macro, then each --gt)")
     parser.add_argument("--configs", nargs="+", default=None)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     plan = configs(args.macro, args.gt, args.micro)
     names = args.configs or list(plan)
     every = [args.macro] + args.gt + ([args.micro] if args.micro else [])
+    labelled_order = [args.macro] + args.gt
+    val_sizes = tuple(args.val_size)
+    if len(val_sizes) not in (1, len(labelled_order)):
+        parser.error(f"--val-size: give 1 or {len(labelled_order)} values")
+    costs = {s: cost_taus(report_archs(every, args.holdout, s, val_sizes)) for s in args.seeds}
+    every_named = every + args.holdout
     command = " ".join(["python", "benchmarks/evolve_transfer.py"] + __import__("sys").argv[1:])
     rows = read_journal()
     done = {(r["config"], r["seed"]) for r in rows}
     todo = [(n, s) for n in names for s in args.seeds if (n, s) not in done]
     JOURNAL.parent.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, n, plan[n][0], plan[n][1], every, s, args.generations,
-                               args.population, args.val_size) for n, s in todo]
+        futures = [pool.submit(run_one, n, plan[n][0], plan[n][1], every, args.holdout, s, args.generations,
+                               args.population, val_sizes, labelled_order) for n, s in todo]
         for future in futures:
             row = future.result()
             with open(JOURNAL, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             rows.append(row)
             print(f"{row['config']} seed {row['seed']}: {row['proxy']} ({row['seconds']} s)", flush=True)
-            write_report(rows, names, every, command)
-    write_report(rows, names, every, command)
+            write_report(rows, names, every_named, command, costs)
+    write_report(rows, names, every_named, command, costs)
 
 
 if __name__ == "__main__":
