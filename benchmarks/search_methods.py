@@ -58,9 +58,9 @@ def search(method: str, seed: int, args) -> tuple[str, float]:
         arch = space.sample(np.random.default_rng(seed))
         return f"cyclegan:{space.to_string(arch)}", time.perf_counter() - tick
     if method == "proxy":
-        from autogas.search.cyclegan import plan_network_search
+        from autogas.search.cyclegan import NetworkSearchSettings, plan_network_search
 
-        report = plan_network_search("cyclegan", str(PROXY), hidden=args.hidden, seed=seed,
+        report = plan_network_search(NetworkSearchSettings("cyclegan", str(PROXY), hidden=args.hidden, seed=seed),
                                      device="cpu").run()
     else:
         from autogas.supernet import SupernetSettings, run_search

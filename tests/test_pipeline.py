@@ -1,6 +1,7 @@
 """autogas pipeline: a tiny search -> train -> evaluate run, its report, skipping, resuming, errors."""
 import dataclasses
 import json
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,13 @@ from autogas.measure.inputs import input_batch
 from autogas.pipeline.run import PipelineSettings, run_pipeline
 from autogas.proxy import ProxyGraph, evaluate_proxy
 from autogas.pipeline.report import epoch_means
+from autogas.search.cyclegan import NetworkSearchSettings
+from autogas.search.genetic import ArchSearchSettings
 from autogas.search.scorer import open_space
 from autogas.train.data import read_rgb
+from autogas.train.evaluate import EvalSettings
 from autogas.train.metrics import INCEPTION_ENV, fid_from_features
-from autogas.train.trainer import CycleGanTrainer, read_loss_log
+from autogas.train.trainer import CycleGanTrainer, TrainRecipe, read_loss_log
 
 PAPER = "square(slogdet(ksum(gram(above_mean(swish(F))))))"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -44,9 +48,12 @@ def colour_stats(batch: torch.Tensor) -> torch.Tensor:
 
 def tiny_settings(data: Path, **changes) -> PipelineSettings:
     settings = PipelineSettings(
-        data=str(data), proxy=PAPER, space="cyclegan", budget_macs=0.06e9, d_budget_params=5000,
-        population=4, generations=1, hidden=8, n_cells=3, search_resolution=32, search_batch=2,
-        epochs=1, decay_epochs=0, resolution=64, kid_subsets=5, eval_batch=4)
+        data=str(data),
+        search=NetworkSearchSettings("cyclegan", PAPER, budget_macs=0.06e9, d_budget_params=5000,
+                                     evolution=ArchSearchSettings(population=4, generations=1), hidden=8,
+                                     n_cells=3, resolution=32, batch=2),
+        train=TrainRecipe(epochs=1, decay_epochs=0, resolution=64),
+        evaluation=EvalSettings(batch_size=4, kid_subsets=5))
     return dataclasses.replace(settings, **changes)
 
 
@@ -117,8 +124,9 @@ def test_tiny_pipeline_end_to_end_report_and_rerun(dataset, tmp_path):
     assert "| search | skipped (complete) |" in (run / "report.md").read_text()
 
     # a rerun with other settings is refused before anything runs
-    with pytest.raises(AutogasError, match="started with epochs=1, not 2"):
-        run_pipeline(dataclasses.replace(settings, epochs=2), run, extractor=colour_stats, device="cpu")
+    with pytest.raises(AutogasError, match="started with train.epochs=1, not 2"):
+        run_pipeline(dataclasses.replace(settings, train=dataclasses.replace(settings.train, epochs=2)), run,
+                     extractor=colour_stats, device="cpu")
     assert stage_mtimes(run) == before
 
 
@@ -174,3 +182,135 @@ def test_cli_bad_input_is_one_line_exit_2_and_nothing_is_written(case, dataset, 
                 "impossible budget": "no cyclegan architecture meets the budget"}[case]
     assert expected in err[0]
     assert not run.exists()
+
+
+# --- settings: composed, recorded, and the flat records of older runs ----------------------------
+# pipeline.json records written by the flat PipelineSettings (commit 9dc8b0d) for TINY_CLI below
+# (proxy) and for TINY_CLI_CYCLEGANAS; only the dataset path is replaced by DATA.
+FLAT_PROXY_RECORD = {
+    "data": "DATA", "proxy": "square(slogdet(ksum(gram(above_mean(swish(F))))))", "space": "cyclegan",
+    "budget_macs": 60000000.0, "budget_params": None, "d_budget_macs": None, "d_budget_params": None,
+    "cost_resolution": 256, "population": 2, "generations": 0, "mutation_rate": 0.2, "hidden": 8, "n_cells": 3,
+    "config_set": None, "images_a": "DATA/trainA", "images_b": "DATA/trainB", "search_resolution": 32,
+    "search_batch": 2, "epochs": 1, "decay_epochs": 0, "resolution": 32, "batch": 1, "seed": 0, "eval_batch": 8,
+    "kid_subsets": 100, "kid_subset_size": 1000}
+FLAT_CYCLEGANAS_RECORD = {
+    "data": "DATA", "proxy": None, "space": "cyclegan", "budget_macs": None, "budget_params": None,
+    "d_budget_macs": None, "d_budget_params": None, "cost_resolution": 256, "population": 32, "generations": 16,
+    "mutation_rate": 0.2, "hidden": 8, "n_cells": 3, "config_set": None, "images_a": "DATA/trainA",
+    "images_b": "DATA/trainB", "search_resolution": 32, "search_batch": 8, "epochs": 1, "decay_epochs": 0,
+    "resolution": 32, "batch": 1, "seed": 0, "eval_batch": 8, "kid_subsets": 100, "kid_subset_size": 1000,
+    "method": "cycleganas", "search_epochs": 1, "variant": "of", "search_hidden": 4, "mixing": "softmax"}
+TINY_CLI = ["--space", "cyclegan", "--proxy", PAPER, "--budget-macs", "60M", "--population", "2", "--generations", "0",
+            "--hidden", "8", "--n-cells", "3", "--search-resolution", "32", "--search-batch", "2", "--epochs", "1",
+            "--decay-epochs", "0", "--resolution", "32", "--device", "cpu", "--skip-eval", "--no-progress"]
+TINY_CLI_CYCLEGANAS = ["--method", "cycleganas", "--search-epochs", "1", "--search-hidden", "4", "--hidden", "8",
+                       "--n-cells", "3", "--search-resolution", "32", "--resolution", "32", "--epochs", "1",
+                       "--decay-epochs", "0", "--skip-eval", "--no-progress", "--device", "cpu"]
+
+
+def with_data(flat: dict, data: Path) -> dict:
+    return {key: str(data.resolve()) + value[4:] if isinstance(value, str) and value.startswith("DATA") else value
+            for key, value in flat.items()}
+
+
+def dataclass_fields(cls) -> set[str]:
+    """Every field name of a dataclass and of the dataclasses its fields hold, at any depth."""
+    hints = typing.get_type_hints(cls)
+    names = set()
+    for field in dataclasses.fields(cls):
+        names.add(field.name)
+        for kind in typing.get_args(hints[field.name]) or (hints[field.name],):
+            if dataclasses.is_dataclass(kind):
+                names |= dataclass_fields(kind)
+    return names
+
+
+def test_pipeline_settings_are_the_stages_settings_and_repeat_none_of_their_fields():
+    from autogas.search.cyclegan import plan_network_search
+    from autogas.supernet import SupernetSettings, run_search
+    from autogas.train.evaluate import evaluate_run
+    from autogas.train.trainer import TrainConfig
+
+    hints = typing.get_type_hints(PipelineSettings)
+    components = {field.name: set(typing.get_args(hints[field.name]) or (hints[field.name],))
+                  for field in dataclasses.fields(PipelineSettings)}
+    assert components == {"data": {str}, "search": {NetworkSearchSettings, SupernetSettings},
+                          "train": {TrainRecipe}, "evaluation": {EvalSettings}}
+    # each component is the settings class its stage takes, not a copy
+    assert typing.get_type_hints(plan_network_search)["settings"] is NetworkSearchSettings
+    assert SupernetSettings in typing.get_args(typing.get_type_hints(run_search)["settings"])
+    assert TrainRecipe in TrainConfig.__mro__
+    assert typing.get_type_hints(evaluate_run)["settings"] is EvalSettings
+    own = {field.name for field in dataclasses.fields(PipelineSettings)}
+    for kinds in components.values():
+        for kind in kinds:
+            if dataclasses.is_dataclass(kind):
+                assert not own & dataclass_fields(kind), kind
+
+
+def test_one_seed_and_components_of_the_right_type(dataset):
+    settings = tiny_settings(dataset)
+    assert settings.seed == 0 and settings.method == "proxy"
+    assert settings.search_images("A") == str(dataset / "trainA")
+    with pytest.raises(AutogasError, match="one seed, but search.seed=0, train.seed=1, evaluation.seed=0"):
+        dataclasses.replace(settings, train=dataclasses.replace(settings.train, seed=1))
+    from autogas.train.trainer import TrainConfig
+
+    with pytest.raises(AutogasError, match="must be a TrainRecipe"):
+        dataclasses.replace(settings, train=TrainConfig(data=str(dataset)))
+    with pytest.raises(AutogasError, match="evaluation batch size must be an integer >= 1"):
+        EvalSettings(batch_size=0)
+
+
+def test_flat_records_read_as_the_settings_the_same_command_gives_now(dataset):
+    from autogas.pipeline.settings import settings_from_flat_record, settings_record
+    from autogas.supernet import SupernetSettings
+
+    proxy = PipelineSettings(
+        str(dataset), NetworkSearchSettings("cyclegan", PAPER, budget_macs=60e6, evolution=ArchSearchSettings(
+            population=2, generations=0), hidden=8, n_cells=3, resolution=32, batch=2),
+        TrainRecipe(epochs=1, decay_epochs=0, resolution=32))
+    cycleganas = PipelineSettings(
+        str(dataset), SupernetSettings(epochs=1, search_hidden=4, hidden=8, n_cells=3, resolution=32),
+        TrainRecipe(epochs=1, decay_epochs=0, resolution=32))
+    for flat, settings, name in ((FLAT_PROXY_RECORD, proxy, PAPER), (FLAT_CYCLEGANAS_RECORD, cycleganas, None)):
+        flat = with_data(flat, dataset)
+        assert settings_from_flat_record(flat) == dataclasses.replace(
+            settings, data=str(dataset.resolve()), search=dataclasses.replace(
+                settings.search, **{key: flat[key] for key in ("images_a", "images_b") if name}))
+        assert settings_record(settings_from_flat_record(flat), flat["proxy"]) == settings_record(settings, name)
+
+
+@pytest.mark.parametrize("method", ["proxy", "cycleganas"])
+def test_cli_resumes_a_run_with_a_flat_pipeline_json_and_refuses_other_settings(method, dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    tiny, flat = {"proxy": (TINY_CLI, FLAT_PROXY_RECORD),
+                  "cycleganas": (TINY_CLI_CYCLEGANAS, FLAT_CYCLEGANAS_RECORD)}[method]
+    argv = ["pipeline", "--data", str(dataset), "--out", str(run), *tiny]
+    assert main(argv) == 0
+    record = json.loads((run / "pipeline.json").read_text())["settings"]
+    assert record["method"] == method and record["train"]["epochs"] == 1 and record["evaluation"]["seed"] == 0
+    if method == "proxy":
+        assert record["search"]["evolution"]["population"] == 2 and record["search"]["proxy"] == PAPER
+    else:
+        assert record["search"]["search_hidden"] == 4 and "proxy" not in record["search"]
+    before = {name: (run / name).stat().st_mtime_ns for name in ("search.json", "train/checkpoint.pt")}
+
+    def refused(extra: list[str], message: str) -> None:
+        capsys.readouterr()
+        assert main([*argv, *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("autogas: error: ") and message in err[0], err
+
+    refused(["--seed", "1"], "was started with evaluation.seed=0, not 1")
+    flat = with_data(flat, dataset)
+    (run / "pipeline.json").write_text(json.dumps({"settings": flat}, indent=2) + "\n")
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "search: skipped (complete)" in out and "train: skipped (complete at epoch 1)" in out
+    assert json.loads((run / "pipeline.json").read_text()) == {"settings": flat}  # left as written
+    refused(["--epochs", "2"], "was started with train.epochs=1, not 2")
+    refused(["--search-resolution", "48"], "was started with search.resolution=32, not 48")
+    assert {name: (run / name).stat().st_mtime_ns for name in before} == before

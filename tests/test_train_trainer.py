@@ -12,7 +12,7 @@ from PIL import Image
 from autogas.cli import main
 from autogas.errors import AutogasError
 from autogas.train.data import epoch_batches, read_rgb
-from autogas.train.evaluate import evaluate_run
+from autogas.train.evaluate import EvalSettings, evaluate_run
 from autogas.train.losses import ImagePool, LossWeights
 from autogas.train.metrics import fid_from_features, kid_from_features
 from autogas.train.trainer import CycleGanTrainer, TrainConfig, lr_factor, read_loss_log
@@ -86,7 +86,7 @@ def test_tiny_end_to_end_cli_run_and_evaluation(dataset, tmp_path, capsys, monke
         x = batch.float() / 255
         return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], 1)
 
-    result = evaluate_run(run, dataset, colour_stats, kid_subsets=5, progress=False)
+    result = evaluate_run(run, dataset, colour_stats, EvalSettings(kid_subsets=5), progress=False)
     out = run / "eval"
     fakes = sorted((out / "testA_to_B").glob("*.png"))
     assert [p.name for p in fakes] == ["0.png", "1.png", "2.png"] and len(list((out / "testB_to_A").glob("*"))) == 2

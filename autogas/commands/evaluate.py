@@ -38,7 +38,7 @@ def check_kid_options(args) -> None:
 def run(args) -> int:
     from autogas.atomic import check_output
     from autogas.errors import AutogasError
-    from autogas.train.evaluate import evaluate_run, format_report
+    from autogas.train.evaluate import EvalSettings, evaluate_run, format_report
     from autogas.train.metrics import load_inception
     from autogas.measure.device import resolve_device
 
@@ -48,8 +48,9 @@ def run(args) -> int:
     if args.out is not None:
         check_output(args.out, directory=True)
     extractor = load_inception(args.inception_weights, device=resolve_device(args.device))
-    result = evaluate_run(args.run, args.data, extractor, out_dir=args.out, batch_size=args.batch,
-                          device=args.device, kid_subsets=args.kid_subsets,
-                          kid_subset_size=args.kid_subset_size, seed=args.seed, progress=not args.no_progress)
+    settings = EvalSettings(batch_size=args.batch, kid_subsets=args.kid_subsets,
+                            kid_subset_size=args.kid_subset_size, seed=args.seed)
+    result = evaluate_run(args.run, args.data, extractor, settings, out_dir=args.out, device=args.device,
+                          progress=not args.no_progress)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0

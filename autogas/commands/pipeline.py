@@ -68,29 +68,56 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from autogas.atomic import check_output
-    from autogas.commands.evaluate import check_kid_options
+def _search_settings(args):
+    """The search settings of the flags: proxy search or CycleGANAS supernet search, after
+    refusing the flags of the other method."""
     from autogas.errors import AutogasError
-    from autogas.pipeline.run import PipelineSettings, run_pipeline
-
-    check_output(args.out, directory=True)
-    check_kid_options(args)
+    from autogas.search.cyclegan import NetworkSearchSettings
+    from autogas.search.genetic import ArchSearchSettings
+    from autogas.supernet import SupernetSettings
 
     supernet = {name: getattr(args, name) for name in ("search_epochs", "variant", "search_hidden", "mixing")
                 if getattr(args, name) is not None}
-    if args.method == "proxy" and (None in (args.space, args.proxy, args.budget_macs) or supernet):
-        raise AutogasError("--method proxy needs --space, --proxy and --budget-macs and takes no "
-                           "--search-epochs, --variant, --search-hidden or --mixing")
+    if args.method == "proxy":
+        if None in (args.space, args.proxy, args.budget_macs) or supernet:
+            raise AutogasError("--method proxy needs --space, --proxy and --budget-macs and takes no "
+                               "--search-epochs, --variant, --search-hidden or --mixing")
+        return NetworkSearchSettings(
+            args.space, args.proxy, **budget_options(args), cost_resolution=args.cost_resolution,
+            evolution=ArchSearchSettings(population=args.population, generations=args.generations,
+                                         mutation_rate=args.mutation_rate),
+            images_a=args.images_a, images_b=args.images_b, hidden=args.hidden, n_cells=args.n_cells,
+            config_set=args.config_set, resolution=args.search_resolution, batch=args.search_batch, seed=args.seed)
+    if args.method != "cycleganas":
+        raise AutogasError(f"unknown search method {args.method!r}; known: proxy, cycleganas")
+    given = [name for name in ("proxy", "budget_macs", "budget_params", "d_budget_macs", "d_budget_params",
+                               "images_a", "images_b", "config_set") if getattr(args, name) is not None]
+    if given or args.space not in (None, "cyclegan"):
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+        raise AutogasError(f"the cycleganas search takes no {flags or 'space but cyclegan'}")
+    widths = {name: getattr(args, name) for name in ("hidden", "n_cells") if getattr(args, name) is not None}
+    if "search_epochs" in supernet:
+        supernet["epochs"] = supernet.pop("search_epochs")
+    return SupernetSettings(resolution=args.search_resolution, cost_resolution=args.cost_resolution, seed=args.seed,
+                            **widths, **supernet)
+
+
+def run(args) -> int:
+    from autogas.atomic import check_output
+    from autogas.commands.evaluate import check_kid_options
+    from autogas.pipeline.run import run_pipeline
+    from autogas.pipeline.settings import PipelineSettings
+    from autogas.train.evaluate import EvalSettings
+    from autogas.train.trainer import TrainRecipe
+
+    check_output(args.out, directory=True)
+    check_kid_options(args)
     settings = PipelineSettings(
-        data=args.data, proxy=args.proxy, space=args.space or "cyclegan", **budget_options(args), method=args.method,
-        **supernet,
-        cost_resolution=args.cost_resolution, population=args.population, generations=args.generations,
-        mutation_rate=args.mutation_rate, hidden=args.hidden, n_cells=args.n_cells, config_set=args.config_set,
-        images_a=args.images_a, images_b=args.images_b, search_resolution=args.search_resolution,
-        search_batch=args.search_batch, epochs=args.epochs, decay_epochs=args.decay_epochs,
-        resolution=args.resolution, batch=args.batch, seed=args.seed, eval_batch=args.eval_batch,
-        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size)
+        data=args.data, search=_search_settings(args),
+        train=TrainRecipe(epochs=args.epochs, decay_epochs=args.decay_epochs, batch_size=args.batch,
+                          resolution=args.resolution, seed=args.seed),
+        evaluation=EvalSettings(batch_size=args.eval_batch, kid_subsets=args.kid_subsets,
+                                kid_subset_size=args.kid_subset_size, seed=args.seed))
     run_pipeline(settings, args.out, inception_weights=args.inception_weights, skip_eval=args.skip_eval,
                  device=args.device, progress=not args.no_progress, log=print)
     return 0

@@ -91,7 +91,7 @@ def run_cycleganas(args) -> int:
 
 
 def budget_options(args) -> dict[str, float | None]:
-    """The four budget options as raw counts (keyword arguments of ``plan_network_search``)."""
+    """The four budget options as raw counts (fields of :class:`~autogas.search.cyclegan.NetworkSearchSettings`)."""
     return {"budget_macs": parse_amount(args.budget_macs, 1e9, "--budget-macs"),
             "budget_params": parse_amount(args.budget_params, 1e6, "--budget-params"),
             "d_budget_macs": parse_amount(args.d_budget_macs, 1e9, "--d-budget-macs"),
@@ -118,16 +118,16 @@ def run(args) -> int:
     if missing:
         raise AutogasError(f"--method proxy needs {', '.join(missing)}")
     from autogas.atomic import write_text_atomic
-    from autogas.search.cyclegan import plan_network_search, summary_lines
+    from autogas.search.cyclegan import NetworkSearchSettings, plan_network_search, summary_lines
     from autogas.search.genetic import ArchSearchSettings
 
     check_batch(args)
-    search = plan_network_search(
+    search = plan_network_search(NetworkSearchSettings(
         args.space, args.proxy, **budget_options(args), cost_resolution=args.cost_resolution,
-        settings=ArchSearchSettings(population=args.population, generations=args.generations,
-                                   mutation_rate=args.mutation_rate),
+        evolution=ArchSearchSettings(population=args.population, generations=args.generations,
+                                     mutation_rate=args.mutation_rate),
         images_a=args.images_a, images_b=args.images_b, hidden=args.hidden, n_cells=args.n_cells,
-        config_set=args.config_set, resolution=args.resolution, batch=args.batch, seed=args.seed,
+        config_set=args.config_set, resolution=args.resolution, batch=args.batch, seed=args.seed),
         device=args.device)
     report = search.run()
     write_text_atomic(args.out, json.dumps(report, indent=2) + "\n")

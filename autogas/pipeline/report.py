@@ -107,7 +107,7 @@ def _search_section(search: dict[str, Any], settings: dict[str, Any]) -> list[st
              f"Evolutionary search, population {s['population']}, {s['generations']} generations "
              f"({s['parents']} parents, mutation rate {s['mutation_rate']}), fitness = proxy "
              f"{_code(search['proxy'])} on a {s['batch']}-image batch at {s['resolution']}x{s['resolution']} "
-             f"(domain A: {_code(settings['images_a'])}, domain B: {_code(settings['images_b'])}); "
+             f"(domain A: {_code(settings['search']['images_a'])}, domain B: {_code(settings['search']['images_b'])}); "
              f"parameters and MACs counted at {s['cost_resolution']}x{s['cost_resolution']}.", "",
              "### Candidates", "",
              "The final population of each search, best first (the first row of each network is chosen).", ""]
@@ -179,13 +179,13 @@ def _evaluation_section(result: "PipelineResult") -> list[str]:
 def render_report(result: "PipelineResult") -> str:
     """The markdown text of ``report.md`` for a pipeline result."""
     settings, search = result.settings, result.search
-    budget = (f"generator MACs <= {format_count(settings['budget_macs'])}" if settings["budget_macs"] else
-              "no generator MAC limit")
+    budget_macs = settings["search"].get("budget_macs")
+    budget = f"generator MACs <= {format_count(budget_macs)}" if budget_macs else "no generator MAC limit"
     lines = [f"# autogas pipeline: {result.run_dir.name}", "",
              f"Dataset {_code(settings['data'])}, space {_code(search['space'])}"
              + (f" (H = {search['hidden']})" if search.get("hidden") else "")
              + (f", proxy {_code(search['proxy'])}, {budget}" if search.get("proxy") else ", CycleGANAS search")
-             + f", seed {settings['seed']}.", "",
+             + f", seed {settings['train']['seed']}.", "",
              *_table(["stage", "status (this run)"], [[stage, status] for stage, status in result.stages.items()])]
     lines += _search_section(search, settings)
     lines += _chosen_section(search, result.train)

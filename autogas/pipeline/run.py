@@ -5,8 +5,9 @@ Stages, each writing its output into the run directory ``RUN_DIR``:
 1. **search** (:mod:`autogas.search.cyclegan`): ``G_A, G_B, D_A, D_B`` under the budgets, the
    proxy scoring each domain's networks on that domain's training images (``trainA``,
    ``trainB``, unless other folders are given) -> ``search.json`` (the ``autogas search`` report);
-   with ``method="cycleganas"`` the differentiable search of :mod:`autogas.supernet` on the
-   training images instead (checkpoints in ``search.run/``, continued after a kill), same report;
+   with :class:`~autogas.supernet.SupernetSettings` as the search settings (method
+   ``cycleganas``) the differentiable search of :mod:`autogas.supernet` on the training images
+   instead (checkpoints in ``search.run/``, continued after a kill), same report;
 2. **train** (:class:`autogas.train.trainer.CycleGanTrainer`): the four searched networks
    retrained as a CycleGAN at width ``H`` (the search's) -> ``train/`` (config, checkpoint,
    ``losses.csv``, sample grids);
@@ -14,10 +15,16 @@ Stages, each writing its output into the run directory ``RUN_DIR``:
    ``testB -> A`` with the Inception-v3 FID features (or an injected extractor) -> ``eval/``;
 4. **report**: ``report.md`` and ``curves.png`` (:mod:`autogas.pipeline.report`), rewritten every run.
 
-Everything that can be checked is checked before any stage runs: the dataset folders, the
-Inception weights (unless evaluation is skipped), the training settings, and (when the search
-has to run) the search settings and budgets. Once the search is done the settings are
-recorded in ``pipeline.json``; a rerun with other settings is refused. A rerun skips every
+The settings (:class:`~autogas.pipeline.settings.PipelineSettings`) are the search, training
+and evaluation settings of each stage; those each stage checks on construction are checked
+then. Everything else that can be checked is checked before any stage runs: the dataset
+folders, the Inception weights (unless evaluation is skipped), and (when the search has to run)
+the search settings, the budgets and the training resolution against the searched spaces. Once the
+search is done the settings are recorded in ``pipeline.json``
+(:func:`~autogas.pipeline.settings.settings_record`); a rerun with other settings is refused,
+naming the first differing setting by its path (``train.epochs``); the flat record of a run
+made before the settings were composed is compared through
+:func:`~autogas.pipeline.settings.settings_from_flat_record`. A rerun skips every
 stage whose output is complete (``search.json`` present; training at its last epoch;
 ``eval/metrics.json`` of the final epoch) and resumes training from its last checkpoint.
 """
@@ -31,70 +38,57 @@ from typing import Any, Callable
 from autogas.atomic import write_text_atomic
 from autogas.errors import AutogasError
 from autogas.pipeline.settings import (
-    EVAL_DIR, SEARCH_FILE, SETTINGS_FILE, TRAIN_DIR, PipelineResult, PipelineSettings,
+    EVAL_DIR, SEARCH_FILE, SETTINGS_FILE, TRAIN_DIR, PipelineResult, PipelineSettings, settings_from_flat_record,
+    settings_record,
 )
 from autogas.search.cyclegan import NetworkSearch, plan_network_search, summary_lines
-from autogas.search.genetic import ArchSearchSettings
 from autogas.search.scorer import ProxyScorer, open_space, proxy_name, resolve_proxy
 from autogas.train.data import UnpairedFolders, list_images
 from autogas.train.metrics import FeatureExtractor
 
-def _settings_record(settings: PipelineSettings, proxy: ProxyScorer | None) -> dict[str, Any]:
-    record = dataclasses.asdict(settings)
-    record["proxy"] = None if proxy is None else proxy_name(proxy)
-    if settings.method == "proxy":  # records of runs made before --method existed stay valid
-        for key in SUPERNET_FIELDS:
-            record.pop(key)
-    record["data"] = str(Path(settings.data).resolve())
-    for domain in "AB":
-        record[f"images_{domain.lower()}"] = str(Path(settings.search_images(domain)).resolve())
-    return json.loads(json.dumps(record))
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"epochs": 1}}`` -> ``{"train.epochs": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _check_record(run_dir: Path, record: dict[str, Any]) -> bool:
-    """Refuse a rerun with other settings than ``pipeline.json``'s; False if there is no record."""
+    """Refuse a rerun with other settings than ``pipeline.json``'s; False if there is no record.
+    A flat record of an older run is read through :func:`settings_from_flat_record`."""
     path = run_dir / SETTINGS_FILE
     if not path.exists():
         return False
     try:
         recorded = json.loads(path.read_text())["settings"]
-    except (OSError, ValueError, KeyError, TypeError):
+        if "search" not in recorded:
+            recorded = settings_record(settings_from_flat_record(recorded), recorded["proxy"])
+    except (OSError, ValueError, KeyError, TypeError, AutogasError):
         raise AutogasError(f"{path} is unreadable; delete {run_dir} or choose another output folder") from None
-    for key in sorted(set(recorded) | set(record)):
-        if recorded.get(key) != record.get(key):
-            raise AutogasError(f"{run_dir} was started with {key}={recorded.get(key)!r}, not {record.get(key)!r}; "
+    recorded, wanted = _flat(recorded), _flat(record)
+    for key in sorted(set(recorded) | set(wanted)):
+        if recorded.get(key) != wanted.get(key):
+            raise AutogasError(f"{run_dir} was started with {key}={recorded.get(key)!r}, not {wanted.get(key)!r}; "
                                "rerun with the same settings to resume, or choose another output folder")
     return True
 
 
-SUPERNET_FIELDS = ("method", "search_epochs", "variant", "search_hidden", "mixing")
 SUPERNET_DIR = "search.run"
 
 
 def _check_method(settings: PipelineSettings) -> ProxyScorer | None:
-    """The proxy of a ``proxy`` search; ``None`` for ``cycleganas`` after checking its settings."""
+    """The proxy of a ``proxy`` search; ``None`` for ``cycleganas`` after checking that its
+    networks can train at the training resolution."""
     if settings.method == "proxy":
-        return resolve_proxy(settings.proxy)
-    if settings.method != "cycleganas":
-        raise AutogasError(f"unknown search method {settings.method!r}; known: proxy, cycleganas")
-    given = [name for name in ("proxy", "budget_macs", "budget_params", "d_budget_macs", "d_budget_params",
-                               "images_a", "images_b", "config_set") if getattr(settings, name) is not None]
-    if given or settings.space != "cyclegan":
-        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
-        raise AutogasError(f"the cycleganas search takes no {flags or 'space but cyclegan'}")
-    _supernet_settings(settings)
+        return resolve_proxy(settings.search.proxy)
     for part in ("generator", "discriminator"):  # the searched networks must train at this size
-        open_space("cyclegan", part=part, n_cells=settings.n_cells).check_resolution(settings.resolution)
+        open_space("cyclegan", part=part, n_cells=settings.search.n_cells).check_resolution(settings.train.resolution)
     return None
-
-
-def _supernet_settings(settings: PipelineSettings):
-    from autogas.supernet import SupernetSettings
-
-    widths = {name: getattr(settings, name) for name in ("hidden", "n_cells") if getattr(settings, name) is not None}
-    return SupernetSettings(variant=settings.variant, epochs=settings.search_epochs, mixing=settings.mixing,
-                            search_hidden=settings.search_hidden, resolution=settings.search_resolution,
-                            cost_resolution=settings.cost_resolution, seed=settings.seed, **widths)
 
 
 def _run_supernet(settings: PipelineSettings, run_dir: Path, device: str, progress: bool) -> dict[str, Any]:
@@ -103,7 +97,7 @@ def _run_supernet(settings: PipelineSettings, run_dir: Path, device: str, progre
     from autogas.supernet.search import CONFIG_FILE
 
     search_dir = run_dir / SUPERNET_DIR
-    return run_search(_supernet_settings(settings), search_dir, data=str(Path(settings.data).resolve()),
+    return run_search(settings.search, search_dir, data=str(Path(settings.data).resolve()),
                       resume=(search_dir / CONFIG_FILE).exists(), device=device, progress=progress)
 
 
@@ -117,29 +111,21 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 
 def _plan_search(settings: PipelineSettings, proxy: ProxyScorer, device: str) -> NetworkSearch:
     """The search of ``settings``, every setting checked (budgets, images, both resolutions)."""
-    search = plan_network_search(
-        settings.space, proxy, budget_macs=settings.budget_macs, budget_params=settings.budget_params,
-        d_budget_macs=settings.d_budget_macs, d_budget_params=settings.d_budget_params,
-        cost_resolution=settings.cost_resolution,
-        settings=ArchSearchSettings(population=settings.population, generations=settings.generations,
-                                   mutation_rate=settings.mutation_rate),
-        images_a=settings.search_images("A"), images_b=settings.search_images("B"), hidden=settings.hidden,
-        n_cells=settings.n_cells, config_set=settings.config_set, resolution=settings.search_resolution,
-        batch=settings.search_batch, seed=settings.seed, device=device)
+    search = plan_network_search(dataclasses.replace(
+        settings.search, proxy=proxy, images_a=settings.search_images("A"), images_b=settings.search_images("B")),
+        device=device)
     for space in search.spaces.values():
-        space.check_resolution(settings.resolution)  # the searched networks must train at this size
+        space.check_resolution(settings.train.resolution)  # the searched networks must train at this size
     return search
 
 
-def _train_config(settings: PipelineSettings, report: dict[str, Any] | None):
-    """The training config: the searched networks (placeholders before the search) at width H."""
+def _train_config(settings: PipelineSettings, report: dict[str, Any]):
+    """The training config: the searched networks at the search's width H."""
     from autogas.train.trainer import TrainConfig
 
-    width = report.get("hidden") if report else None
-    archs = report["train_args"] if report else {}
-    return TrainConfig(data=str(Path(settings.data).resolve()), **archs, hidden=width, ndf=width,
-                       epochs=settings.epochs, decay_epochs=settings.decay_epochs,
-                       batch_size=settings.batch, resolution=settings.resolution, seed=settings.seed)
+    width = report.get("hidden")
+    return TrainConfig.from_recipe(settings.train, str(Path(settings.data).resolve()), **report["train_args"],
+                                   hidden=width, ndf=width)
 
 
 def _load_search(path: Path) -> dict[str, Any] | None:
@@ -187,9 +173,8 @@ def _evaluate(run_dir: Path, settings: PipelineSettings, extractor: FeatureExtra
         if metrics.get("epoch") == epoch:
             return metrics, "skipped (complete)"
     log(f"evaluate: FID/KID of the test folders -> {run_dir / EVAL_DIR}")
-    metrics = evaluate_run(run_dir / TRAIN_DIR, settings.data, extractor, out_dir=run_dir / EVAL_DIR,
-                           batch_size=settings.eval_batch, device=device, kid_subsets=settings.kid_subsets,
-                           kid_subset_size=settings.kid_subset_size, seed=settings.seed, progress=progress)
+    metrics = evaluate_run(run_dir / TRAIN_DIR, settings.data, extractor, settings.evaluation,
+                           out_dir=run_dir / EVAL_DIR, device=device, progress=progress)
     return metrics, "ran"
 
 
@@ -217,8 +202,6 @@ def run_pipeline(
     from autogas.train.trainer import LOSS_FILE
 
     run_dir = Path(out)
-    if settings.batch < 1 or settings.eval_batch < 1:
-        raise AutogasError(f"batch sizes must be >= 1 (got {settings.batch}, {settings.eval_batch})")
     UnpairedFolders.open(settings.data)
     if not skip_eval:
         for domain in "AB":
@@ -226,21 +209,21 @@ def run_pipeline(
                 raise AutogasError(f"FID needs at least 2 images in {Path(settings.data) / f'test{domain}'}")
         if extractor is None:
             extractor = load_inception(inception_weights, device=resolve_device(device))
-    _train_config(settings, None)  # checks the training settings before the search
     proxy = _check_method(settings)
-    record = _settings_record(settings, proxy)
+    record = settings_record(settings, None if proxy is None else proxy_name(proxy))
     recorded = _check_record(run_dir, record)
 
     stages: dict[str, str] = {}
     report = _load_search(run_dir / SEARCH_FILE)
     if report is None and proxy is None:
-        log(f"search: cycleganas ({settings.variant}, {settings.search_epochs} epochs) -> {run_dir / SUPERNET_DIR}")
+        log(f"search: cycleganas ({settings.search.variant}, {settings.search.epochs} epochs) -> "
+            f"{run_dir / SUPERNET_DIR}")
         report = _run_supernet(settings, run_dir, device, progress)
         write_text_atomic(run_dir / SEARCH_FILE, json.dumps(report, indent=2) + "\n")
         stages["search"] = "ran"
     elif report is None:
         search = _plan_search(settings, proxy, device)
-        log(f"search: {settings.space} networks with proxy {record['proxy']}")
+        log(f"search: {settings.search.space} networks with proxy {record['search']['proxy']}")
         report = search.run(progress=progress)
         write_text_atomic(run_dir / SEARCH_FILE, json.dumps(report, indent=2) + "\n")
         stages["search"] = "ran"

@@ -72,100 +72,111 @@ def _describe_inputs(folder: str | None, domain: str) -> str:
             else "packaged photos retina, hubble_deep_field, ihc")
 
 
+@dataclasses.dataclass(frozen=True)
+class NetworkSearchSettings:
+    """Everything that defines a search of ``G_A, G_B, D_A, D_B`` (:func:`plan_network_search`).
+
+    ``space`` is ``cyclegan`` or ``gan-compression``; ``proxy`` is what
+    :func:`autogas.search.scorer.resolve_proxy` takes (a proxy file, text or baseline name, a
+    :class:`~autogas.proxy.ProxyGraph`, a baseline or a callable). Budgets are raw counts (MACs
+    counted at ``cost_resolution``); ``None`` means no limit; the ``d_budget_*`` apply to the
+    CycleGANAS discriminators and are an error for gan-compression. ``evolution`` sizes the
+    evolutionary search. ``images_a`` / ``images_b`` are folders of each domain's images (default:
+    packaged photos), of which the proxy sees a ``batch`` of images at ``resolution``. ``hidden``
+    and ``n_cells`` (cyclegan: width H and generator cells, default 64 and 11) or ``config_set``
+    (gan-compression, default channels-32) shape the space. Every random choice derives from
+    ``seed``. Nothing is checked on construction; :func:`plan_network_search` checks it all.
+    """
+
+    space: str
+    proxy: Any
+    budget_macs: float | None = None
+    budget_params: float | None = None
+    d_budget_macs: float | None = None
+    d_budget_params: float | None = None
+    cost_resolution: int = 256
+    evolution: ArchSearchSettings = ArchSearchSettings()
+    images_a: str | None = None
+    images_b: str | None = None
+    hidden: int | None = None
+    n_cells: int | None = None
+    config_set: str | None = None
+    resolution: int = 128
+    batch: int = 8
+    seed: int = 0
+
+
 @dataclasses.dataclass
 class NetworkSearch:
-    """A checked search of ``G_A, G_B, D_A, D_B``, ready to :meth:`run` (see the module doc)."""
+    """A checked search of ``G_A, G_B, D_A, D_B``, ready to :meth:`run` (see the module doc):
+    its ``settings``, the resolved ``proxy``, the spaces and budgets per part, and the input
+    batches and their descriptions per domain."""
 
+    settings: NetworkSearchSettings
+    proxy: ProxyScorer
     spaces: dict[str, SearchSpace]
     budgeted: dict[str, BudgetedSpace]
-    proxy: ProxyScorer
-    settings: ArchSearchSettings
     batches: dict[str, torch.Tensor]
     inputs: dict[str, str]
-    resolution: int
-    batch: int
-    cost_resolution: int
-    seed: int
     device: torch.device
 
     def run(self, *, progress: bool = True) -> dict[str, Any]:
         """Run the four searches; returns the report (JSON-serializable)."""
+        settings = self.settings
         networks: dict[str, Any] = {}
         for index, (role, part, domain) in enumerate(ROLES):
             if part not in self.spaces:
-                networks[role] = _patchgan_json(self.cost_resolution)
+                networks[role] = _patchgan_json(settings.cost_resolution)
                 continue
             space = self.spaces[part]
-            scorer = GeneratorScorer(space, self.proxy, self.batches[domain], seed=self.seed,
+            scorer = GeneratorScorer(space, self.proxy, self.batches[domain], seed=settings.seed,
                                      device=self.device)
-            result = evolve_archs(self.budgeted[part], lambda arch: scorer.score(arch).score, self.settings,
-                            [self.seed, index], progress=progress, desc=f"search {role}")
+            result = evolve_archs(self.budgeted[part], lambda arch: scorer.score(arch).score, settings.evolution,
+                                  [settings.seed, index], progress=progress, desc=f"search {role}")
             if not math.isfinite(result.best.score):
                 raise AutogasError(f"proxy {proxy_name(self.proxy)} gives no valid score on any {part} "
                                    f"tried for {role}; use another proxy")
             networks[role] = _network_json(space, self.budgeted[part], result, self.inputs[domain])
         generator = self.spaces["generator"]
-        settings = self.settings
+        evolution = settings.evolution
         return {
-            "space": generator.name, "proxy": proxy_name(self.proxy), "seed": self.seed,
+            "space": generator.name, "proxy": proxy_name(self.proxy), "seed": settings.seed,
             "hidden": getattr(generator, "hidden", None), "config_set": getattr(generator, "config_set", None),
-            "settings": {"population": settings.population, "generations": settings.generations,
-                         "parents": settings.n_parents, "mutation_rate": settings.mutation_rate,
-                         "resolution": self.resolution, "batch": self.batch,
-                         "cost_resolution": self.cost_resolution, "device": str(self.device)},
+            "settings": {"population": evolution.population, "generations": evolution.generations,
+                         "parents": evolution.n_parents, "mutation_rate": evolution.mutation_rate,
+                         "resolution": settings.resolution, "batch": settings.batch,
+                         "cost_resolution": settings.cost_resolution, "device": str(self.device)},
             "networks": networks,
             "train_args": {"arch_a": networks["G_A"]["network"], "arch_b": networks["G_B"]["network"],
                            "disc_a": networks["D_A"]["network"], "disc_b": networks["D_B"]["network"]},
         }
 
 
-def plan_network_search(
-    space: str,
-    proxy,
-    *,
-    budget_macs: float | None = None,
-    budget_params: float | None = None,
-    d_budget_macs: float | None = None,
-    d_budget_params: float | None = None,
-    cost_resolution: int = 256,
-    settings: ArchSearchSettings = ArchSearchSettings(),
-    images_a: str | None = None,
-    images_b: str | None = None,
-    hidden: int | None = None,
-    n_cells: int | None = None,
-    config_set: str | None = None,
-    resolution: int = 128,
-    batch: int = 8,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-) -> NetworkSearch:
-    """Check the settings of a search and load its input batches (nothing is scored yet).
+def plan_network_search(settings: NetworkSearchSettings, *, device: str | torch.device = "auto") -> NetworkSearch:
+    """Check ``settings`` and load the input batches (nothing is scored yet).
 
-    Budgets are raw counts (MACs counted at ``cost_resolution``); ``None`` means no limit. The
-    ``d_budget_*`` apply to the CycleGANAS discriminators and are an error for gan-compression.
-    ``images_a`` / ``images_b`` are folders of each domain's images (default: packaged photos).
     Raises :class:`AutogasError` for any bad setting (a batch or resolution too small too), or a
     budget no architecture meets.
     """
+    s = settings
     torch_device = resolve_device(device)
-    spaces = {"generator": open_space(space, n_cells=n_cells, hidden=hidden, config_set=config_set)}
-    if space == "cyclegan":
-        spaces["discriminator"] = open_space(space, part="discriminator", n_cells=n_cells, hidden=hidden)
-    elif d_budget_macs is not None or d_budget_params is not None:
+    spaces = {"generator": open_space(s.space, n_cells=s.n_cells, hidden=s.hidden, config_set=s.config_set)}
+    if s.space == "cyclegan":
+        spaces["discriminator"] = open_space(s.space, part="discriminator", n_cells=s.n_cells, hidden=s.hidden)
+    elif s.d_budget_macs is not None or s.d_budget_params is not None:
         raise AutogasError("gan-compression: the discriminator is not searched, so --d-budget-* "
                            "do not apply")
-    scorer_proxy = resolve_proxy(proxy)
-    budgets = {"generator": Budget(budget_params, budget_macs, cost_resolution),
-               "discriminator": Budget(d_budget_params, d_budget_macs, cost_resolution)}
+    scorer_proxy = resolve_proxy(s.proxy)
+    budgets = {"generator": Budget(s.budget_params, s.budget_macs, s.cost_resolution),
+               "discriminator": Budget(s.d_budget_params, s.d_budget_macs, s.cost_resolution)}
     budgeted = {part: BudgetedSpace(space_, budgets[part]) for part, space_ in spaces.items()}
     for part, space_ in spaces.items():
-        space_.check_resolution(resolution)
+        space_.check_resolution(s.resolution)
         budgeted[part].check_feasible()
-    batches = dict(zip("AB", domain_batches(images_a, images_b, batch=batch, resolution=resolution,
-                                            seed=seed)))
-    inputs = {"A": _describe_inputs(images_a, "A"), "B": _describe_inputs(images_b, "B")}
-    return NetworkSearch(spaces, budgeted, scorer_proxy, settings, batches, inputs, resolution, batch,
-                         cost_resolution, seed, torch_device)
+    batches = dict(zip("AB", domain_batches(s.images_a, s.images_b, batch=s.batch, resolution=s.resolution,
+                                            seed=s.seed)))
+    inputs = {"A": _describe_inputs(s.images_a, "A"), "B": _describe_inputs(s.images_b, "B")}
+    return NetworkSearch(settings, scorer_proxy, spaces, budgeted, batches, inputs, torch_device)
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:

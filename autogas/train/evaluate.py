@@ -8,6 +8,7 @@ generator (at the training resolution, torchprofile convention) are reported bes
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -19,6 +20,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from autogas.atomic import write_text_atomic
+from autogas.errors import AutogasError
 from autogas.train.data import list_images, load_eval_batch, read_rgb, to_uint8
 from autogas.train.metrics import FeatureExtractor, extract_features, score_features
 from autogas.measure.device import resolve_device
@@ -26,6 +28,27 @@ from autogas.train.trainer import CHECKPOINT_FILE, load_checkpoint, load_run_con
 
 DIRECTIONS = {"A_to_B": ("G_A", "A", "B"), "B_to_A": ("G_B", "B", "A")}
 METRICS_FILE = "metrics.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """How a trained run is scored: ``batch_size`` images per forward pass (translation and
+    features), KID as the mean and std over ``kid_subsets`` random subsets of ``kid_subset_size``
+    images (capped at the smaller image set), drawn from ``seed``. :class:`AutogasError` on
+    construction unless the first three are integers >= 1 and ``seed`` an integer >= 0.
+    """
+
+    batch_size: int = 8
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value, low = getattr(self, field.name), 0 if field.name == "seed" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise AutogasError(f"evaluation {field.name.replace('_', ' ')} must be an integer >= {low}, "
+                                   f"got {value!r}")
 
 
 @torch.no_grad()
@@ -48,12 +71,12 @@ def translate_folder(generator: torch.nn.Module, paths: list[Path], out_dir: Pat
     return images
 
 
-def evaluate_run(run_dir: str | Path, data_dir: str | Path | None, extractor: FeatureExtractor, *,
-                 out_dir: str | Path | None = None, batch_size: int = 8, device: str = "cpu",
-                 kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0,
-                 progress: bool = True) -> dict[str, Any]:
-    """Translate both test folders, score them with ``extractor``'s features and write
-    ``metrics.json`` (plus the images) to ``out_dir`` (default ``RUN_DIR/eval``)."""
+def evaluate_run(run_dir: str | Path, data_dir: str | Path | None, extractor: FeatureExtractor,
+                 settings: EvalSettings = EvalSettings(), *, out_dir: str | Path | None = None,
+                 device: str = "cpu", progress: bool = True) -> dict[str, Any]:
+    """Translate both test folders, score them with ``extractor``'s features as ``settings`` say
+    and write ``metrics.json`` (plus the images) to ``out_dir`` (default ``RUN_DIR/eval``)."""
+    batch_size = settings.batch_size
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     root = Path(data_dir if data_dir is not None else config.data)
@@ -75,8 +98,8 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path | None, extractor: Fe
         reals = (np.asarray(read_rgb(p)) for p in tests[target])
         fake_features = extract_features(extractor, fakes, batch_size=batch_size, device=torch_device)
         real_features = extract_features(extractor, reals, batch_size=batch_size, device=torch_device)
-        scores = score_features(fake_features, real_features, kid_subsets=kid_subsets,
-                                kid_subset_size=kid_subset_size, seed=seed)
+        scores = score_features(fake_features, real_features, kid_subsets=settings.kid_subsets,
+                                kid_subset_size=settings.kid_subset_size, seed=settings.seed)
         result[direction] = {"generator": gen_name, "arch": specs[gen_name].canonical,
                              **specs[gen_name].cost(config.resolution), **scores}
     write_text_atomic(out / METRICS_FILE, json.dumps(result, indent=2) + "\n")

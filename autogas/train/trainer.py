@@ -50,8 +50,9 @@ LOSS_COLUMNS = ("epoch", "step", "lr") + LOSS_TERMS
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CycleGanOptimization:
-    """How a CycleGAN step optimizes, shared by retraining (:class:`TrainConfig`) and the
-    CycleGANAS supernet search (:class:`autogas.supernet.SupernetSettings`), which extend it.
+    """How a CycleGAN step optimizes, shared by retraining (:class:`TrainRecipe`, so
+    :class:`TrainConfig`) and the CycleGANAS supernet search
+    (:class:`autogas.supernet.SupernetSettings`), which extend it.
 
     Adam with learning rate ``lr`` and ``(beta1, beta2)`` for the generators' and the
     discriminators' optimizers; ``pool_size`` fakes in each discriminator's history pool (0: no
@@ -90,21 +91,19 @@ class CycleGanOptimization:
         return cls(**data)
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainConfig(CycleGanOptimization):
-    """Everything that defines a training run (saved as ``config.json``): the four networks
-    (:mod:`autogas.train.networks` names) at widths ``hidden`` / ``ndf``, the schedule, the data
-    and the optimization (:class:`CycleGanOptimization`)."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainRecipe(CycleGanOptimization):
+    """How a CycleGAN is trained, whatever its networks and data (what :class:`TrainConfig` adds):
+    ``epochs`` at a constant learning rate then ``decay_epochs`` of linear decay, ``batch_size``
+    random crops of side ``resolution``, the ``seed`` every random choice derives from, ``samples``
+    preview images per domain (the rows of each epoch's sample grid), and the optimization
+    (:class:`CycleGanOptimization`). The fields are keyword-only. :class:`AutogasError` on
+    construction unless ``epochs``, ``decay_epochs`` >= 0 with a sum >= 1, ``batch_size``,
+    ``samples`` >= 1 and ``resolution`` is a multiple of 4 and >= 32.
+    """
 
-    config_name = "run config"
+    config_name = "training recipe"
 
-    data: str
-    arch_a: str = "resnet9"
-    arch_b: str = "resnet9"
-    disc_a: str = "patchgan"
-    disc_b: str = "patchgan"
-    hidden: int | None = None
-    ndf: int | None = None
     epochs: int = 100
     decay_epochs: int = 100
     batch_size: int = 1
@@ -115,23 +114,50 @@ class TrainConfig(CycleGanOptimization):
     def __post_init__(self) -> None:
         checks = {
             "epochs": self.epochs >= 0, "decay_epochs": self.decay_epochs >= 0,
-            "batch_size": self.batch_size >= 1, "ndf": self.ndf is None or self.ndf >= 1,
-            "samples": self.samples >= 1,
+            "batch_size": self.batch_size >= 1, "samples": self.samples >= 1,
             "resolution": self.resolution >= 32 and self.resolution % 4 == 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise AutogasError(f"bad training setting {bad[0]}={getattr(self, bad[0])!r} (resolution must be "
-                               "a multiple of 4 and >= 32; counts non-negative; batch, ndf, samples >= 1)")
+                               "a multiple of 4 and >= 32; counts non-negative; batch, samples >= 1)")
         if self.epochs + self.decay_epochs < 1:
             raise AutogasError("epochs + decay epochs must be at least 1")
-        if self.hidden is not None and self.hidden < 1:
-            raise AutogasError(f"hidden width must be positive, got {self.hidden}")
         super().__post_init__()
 
     @property
     def total_epochs(self) -> int:
         return self.epochs + self.decay_epochs
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(TrainRecipe):
+    """Everything that defines a training run (saved as ``config.json``): the data, the four
+    networks (:mod:`autogas.train.networks` names) at widths ``hidden`` / ``ndf`` (``None``: each
+    network's default; else >= 1), and how they are trained (:class:`TrainRecipe`, keyword-only)."""
+
+    config_name = "run config"
+
+    data: str
+    arch_a: str = "resnet9"
+    arch_b: str = "resnet9"
+    disc_a: str = "patchgan"
+    disc_b: str = "patchgan"
+    hidden: int | None = None
+    ndf: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.ndf is not None and self.ndf < 1:
+            raise AutogasError(f"bad training setting ndf={self.ndf!r} (ndf must be >= 1)")
+        if self.hidden is not None and self.hidden < 1:
+            raise AutogasError(f"hidden width must be positive, got {self.hidden}")
+        super().__post_init__()
+
+    @classmethod
+    def from_recipe(cls, recipe: TrainRecipe, data: str, **networks: Any) -> "TrainConfig":
+        """The run of ``recipe`` on ``data`` with ``networks`` (the other fields of this class)."""
+        how = {f.name: getattr(recipe, f.name) for f in dataclasses.fields(TrainRecipe)}
+        return cls(data=data, **networks, **how)
 
     def networks(self) -> dict[str, NetworkSpec]:
         """Resolved specs of ``G_A``, ``G_B``, ``D_A``, ``D_B``."""
