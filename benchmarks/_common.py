@@ -31,3 +31,16 @@ def write_result(name: str, payload: dict) -> Path:
     record = {"command": " ".join([Path(sys.executable).name] + sys.argv), "machine": machine(), **payload}
     write_text_atomic(path, json.dumps(record, indent=2) + "\n")
     return path
+
+
+def read_journal(path: Path) -> list[dict]:
+    """Rows of a JSON-lines journal of finished runs; a torn last line (a kill) is skipped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return rows

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import REPO, RESULTS, write_result
+from _common import REPO, RESULTS, write_result, read_journal
 from autogas.atomic import write_text_atomic
 from autogas.cache import FeatureCache
 from autogas.evolve import EvolutionSettings, evolve, plan_benches, state_summary
@@ -108,18 +108,6 @@ def run_one(name: str, benches: list[str], options: dict, every: list[str], hold
             "seconds": round(seconds, 1), **{k: v for k, v in state_summary(result.state).items()
                                                if k != "seconds"},
             "scores": score_everywhere(result.best, report_archs(every, holdout, seed, val_sizes))}
-
-
-def read_journal() -> list[dict]:
-    if not JOURNAL.exists():
-        return []
-    rows = []
-    for line in JOURNAL.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass  # a torn last line from a kill
-    return rows
 
 
 def summarize(rows: list[dict], names: list[str], bench_names: list[str]) -> list[dict]:
@@ -204,7 +192,7 @@ def main() -> None:
     costs = {s: cost_taus(report_archs(every, args.holdout, s, val_sizes)) for s in args.seeds}
     every_named = every + args.holdout
     command = " ".join(["python", "benchmarks/evolve_transfer.py"] + __import__("sys").argv[1:])
-    rows = read_journal()
+    rows = read_journal(JOURNAL)
     done = {(r["config"], r["seed"]) for r in rows}
     todo = [(n, s) for n in names for s in args.seeds if (n, s) not in done]
     JOURNAL.parent.mkdir(parents=True, exist_ok=True)

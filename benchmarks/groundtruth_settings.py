@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from _common import REPO, RESULTS, write_result
+from _common import REPO, RESULTS, write_result, read_journal
 
 from autogas.groundtruth.task import KnownAnswerTask, materialize
 from autogas.groundtruth.training import TrainingSettings, label_candidate
@@ -56,18 +56,6 @@ def parse_setting(text: str) -> tuple:
     """``steps:res:hidden[:lr]`` as a grid entry."""
     parts = text.split(":")
     return (int(parts[0]), int(parts[1]), int(parts[2]), float(parts[3]) if len(parts) > 3 else DEFAULT_LR)
-
-
-def read_journal() -> list[dict]:
-    if not JOURNAL.exists():
-        return []
-    rows = []
-    for line in JOURNAL.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass  # a torn last line from a kill
-    return rows
 
 
 def setting(row: dict) -> tuple:
@@ -191,7 +179,7 @@ def main() -> None:
     args = parser.parse_args()
     grid = GRID if args.grid is None else [parse_setting(g) for g in args.grid.split(",")]
     archs = sample_archs(args.archs)
-    rows = read_journal()
+    rows = read_journal(JOURNAL)
     if args.import_jobs:
         known = {key(r) for r in rows}
         WORK.mkdir(parents=True, exist_ok=True)
@@ -199,7 +187,7 @@ def main() -> None:
             for r in json.loads(open(args.import_jobs).read())["jobs"]:
                 if key(r) not in known:
                     fh.write(json.dumps(r) + "\n")
-        rows = read_journal()
+        rows = read_journal(JOURNAL)
     if args.report:
         write_report(rows, GRID, args.archs)  # the report always shows the whole table
         return
