@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import REPO, RESULTS, write_result
+from _common import REPO, RESULTS, read_journal, write_result
 from autogas.atomic import write_text_atomic
 from autogas.commands.bench_train import DEFAULTS
 from autogas.groundtruth.task import KnownAnswerTask, materialize
@@ -89,7 +89,7 @@ def main() -> None:
     task = KnownAnswerTask(args.resolution)
     data = materialize(task)
     test_a = load_eval_batch(list_images(data / "testA"), args.resolution)
-    rows = [json.loads(line) for line in JOURNAL.read_text().splitlines()] if JOURNAL.exists() else []
+    rows = read_journal(JOURNAL)
     done = {(r["method"], r["seed"], json.dumps(r["training"], sort_keys=True)) for r in rows}
     JOURNAL.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
