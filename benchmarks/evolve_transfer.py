@@ -145,7 +145,9 @@ def write_report(rows: list[dict], names: list[str], every: list[str], command: 
         cells = []
         for b in bench_names:
             c = row[b]
-            if c["role"] != "constraint":
+            if not row["runs"]:
+                cells.append("-")
+            elif c["role"] != "constraint":
                 cells.append("invalid" if c["kendall_mean"] is None else
                              f"{c['kendall_mean']:+.3f} ± {c['kendall_std']:.3f}"
                              + (f" ({c['invalid']} invalid)" if c["invalid"] else ""))
