@@ -174,6 +174,34 @@ def report(rows: list[dict], args, refs: dict[str, float]) -> None:
                   "noise ceiling is low (`groundtruth_cyclegan.md`), so differences of a few thousandths "
                   "are within training noise."]
     write_text_atomic(RESULTS / "search_methods.md", "\n".join(lines) + "\n")
+    plot(rows, table, refs)
+
+
+def plot(rows: list[dict], table: list[dict], refs: dict[str, float]) -> None:
+    """SSIM of every run per method (dots) and search seconds (bars), references as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autogas.atomic import atomic_path
+
+    names = [t["method"] for t in table]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    for i, name in enumerate(names):
+        ys = [r["ssim"] for r in rows if r["method"] == name]
+        left.scatter([i] * len(ys), ys, s=18)
+    left.axhline(refs["grey"], ls="--", c="grey", lw=0.8, label=f"flat grey {refs['grey']:.3f}")
+    left.set_xticks(range(len(names)), names, fontsize=8)
+    left.set_ylabel("SSIM(G_A(x), T(x)) after retraining", fontsize=8)
+    left.legend(fontsize=7)
+    right.bar(range(len(names)), [t["search_seconds_mean"] for t in table])
+    right.set_xticks(range(len(names)), names, fontsize=8)
+    right.set_ylabel("search seconds (mean)", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(RESULTS / "search_methods.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
