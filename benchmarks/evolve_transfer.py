@@ -166,6 +166,39 @@ def write_report(rows: list[dict], names: list[str], every: list[str], command: 
     lines += ["", "Best proxies:", ""]
     lines += [f"- {r['config']}, seed {r['seed']}: `{r['proxy']}`" for r in rows]
     write_text_atomic(RESULTS / "evolve_transfer.md", "\n".join(lines) + "\n")
+    plot(table, bench_names, costs)
+
+
+def plot(table: list[dict], bench_names: list[str], costs: dict) -> None:
+    """Test tau per labelled bench: one group of bars per bench, one bar per configuration (mean,
+    error bar = std over seeds), params and MACs/FLOPs as markers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autogas.atomic import atomic_path
+
+    benches = [b for b in bench_names if any(r["runs"] and r[b]["role"] != "constraint" for r in table)]
+    fig, ax = plt.subplots(figsize=(2.4 * max(len(benches), 1) + 1.5, 3.2))
+    width = 0.8 / max(len(table), 1)
+    for k, row in enumerate(table):
+        means = [row[b]["kendall_mean"] if row["runs"] and row[b]["kendall_mean"] is not None else np.nan
+                 for b in benches]
+        stds = [row[b]["kendall_std"] or 0.0 if row["runs"] else 0.0 for b in benches]
+        ax.bar(np.arange(len(benches)) + k * width, means, width, yerr=stds, label=row["config"])
+    for key, marker in (("params", "x"), ("MACs/FLOPs", "+")):
+        ys = [np.mean([c[b][key] for c in costs.values() if b in c and c[b].get(key) is not None] or [np.nan])
+              for b in benches]
+        ax.scatter(np.arange(len(benches)) + 0.4 - width / 2, ys, marker=marker, c="k", zorder=3, label=key)
+    ax.axhline(0, c="grey", lw=0.6)
+    ax.set_xticks(np.arange(len(benches)) + 0.4 - width / 2, [b[:28] for b in benches], fontsize=7)
+    ax.set_ylabel("test Kendall tau", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(RESULTS / "evolve_transfer.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
