@@ -35,8 +35,9 @@ from autogas.spaces import get_space
 from autogas.train.data import list_images, load_eval_batch
 
 DEFAULT_LR = 2e-4  # CycleGAN's Adam learning rate
-GRID = [  # (steps, resolution, hidden, lr), cheapest first
-    (100, 32, 16, DEFAULT_LR), (300, 32, 16, DEFAULT_LR), (600, 32, 16, 1e-3), (1200, 32, 16, 1e-3),
+GRID = [  # (steps, resolution, hidden, lr, batch), cheapest first
+    (100, 32, 16, DEFAULT_LR, 1), (300, 32, 16, DEFAULT_LR, 1), (600, 32, 16, 1e-3, 1),
+    (1200, 32, 16, 1e-3, 1), (300, 32, 16, 1e-3, 8),
 ]
 WORK = REPO / "benchmarks" / "work"
 JOURNAL = WORK / "groundtruth_settings.jsonl"
@@ -53,13 +54,14 @@ def sample_archs(n: int, seed: int = 0) -> list[str]:
 
 
 def parse_setting(text: str) -> tuple:
-    """``steps:res:hidden[:lr]`` as a grid entry."""
+    """``steps:res:hidden[:lr[:batch]]`` as a grid entry."""
     parts = text.split(":")
-    return (int(parts[0]), int(parts[1]), int(parts[2]), float(parts[3]) if len(parts) > 3 else DEFAULT_LR)
+    return (int(parts[0]), int(parts[1]), int(parts[2]), float(parts[3]) if len(parts) > 3 else DEFAULT_LR,
+            int(parts[4]) if len(parts) > 4 else 1)
 
 
 def setting(row: dict) -> tuple:
-    return (row["steps"], row["resolution"], row["hidden"], row.get("lr", DEFAULT_LR))
+    return (row["steps"], row["resolution"], row["hidden"], row.get("lr", DEFAULT_LR), row.get("batch", 1))
 
 
 def key(row: dict) -> tuple:
@@ -68,8 +70,8 @@ def key(row: dict) -> tuple:
 
 def summarize(rows: list[dict], grid) -> list[dict]:
     out = []
-    for steps, res, hidden, lr in grid:
-        mine = [r for r in rows if setting(r) == (steps, res, hidden, lr)]
+    for steps, res, hidden, lr, batch in grid:
+        mine = [r for r in rows if setting(r) == (steps, res, hidden, lr, batch)]
         by_arch: dict[str, dict[int, dict]] = {}
         for r in mine:
             by_arch.setdefault(r["arch"], {})[r["seed"]] = r
@@ -86,7 +88,8 @@ def summarize(rows: list[dict], grid) -> list[dict]:
         y1 = np.array([by_arch[a][1]["ssim"] for a in both])
         ok = np.isfinite(y0) & np.isfinite(y1)
         mean = (y0 + y1) / 2
-        row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "archs_both_seeds": len(both),
+        row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "batch": batch,
+               "archs_both_seeds": len(both),
                "nan_labels": int((~ok).sum()), "jobs": len(mine), "late_noise_tau": late_tau,
                "late_archs": len(late)}
         if ok.sum() >= 3:
@@ -114,7 +117,7 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
         "# Ground-truth training settings: noise ceiling, label spread, cost",
         "",
         "Produced by `nice -n 10 python benchmarks/groundtruth_settings.py "
-        f"--archs {n_archs} --grid STEPS:RES:HIDDEN:LR` per row (rows 1-2 from an earlier run, "
+        f"--archs {n_archs} --grid STEPS:RES:HIDDEN:LR:BATCH` per row (rows 1-2 from an earlier run, "
         "imported with `--import-jobs`) (CycleGANAS generators sampled with seed 0, training seeds 0 and 1, "
         "known-answer task `unsharp`, label SSIM(G_A(x), T(x)) on held-out crops; one torch thread). "
         "Noise ceiling = Kendall tau between the two seeds' labels (final SSIM; *late mean*: the "
@@ -122,9 +125,9 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
         "seed; *wall* is inflated by other processes on the 2 shared cores (load = median "
         "1-minute load average at job start); CPU is this process's CPU time.",
         "",
-        "| steps | res | hidden | lr | archs (2 seeds) | NaN | noise tau | noise rho | noise tau, late mean (n) | label std | label min | "
+        "| steps | res | hidden | lr | batch | archs (2 seeds) | NaN | noise tau | noise rho | noise tau, late mean (n) | label std | label min | "
         "label max | mean seed diff | PSNR | wall s | CPU s | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v, fmt):
@@ -132,7 +135,7 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
 
     for r in table:
         lines.append(
-            f"| {r['steps']} | {r['resolution']} | {r['hidden']} | {r['lr']:g} | {r['archs_both_seeds']} | "
+            f"| {r['steps']} | {r['resolution']} | {r['hidden']} | {r['lr']:g} | {r['batch']} | {r['archs_both_seeds']} | "
             f"{r['nan_labels']} | {f(r.get('noise_tau'), '.3f')} | {f(r.get('noise_spearman'), '.3f')} | "
             f"{f(r.get('late_noise_tau'), '.3f')} ({r.get('late_archs', 0)}) | "
             f"{f(r.get('label_std'), '.4f')} | {f(r.get('label_min'), '.4f')} | "
@@ -158,7 +161,7 @@ def _plot(table: list[dict]) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for r in done:
         ax.scatter(r["cpu_s_per_arch_seed"], r["noise_tau"])
-        ax.annotate(f"{r['steps']}st/{r['resolution']}px/H{r['hidden']}/lr{r['lr']:g} (n={r['archs_both_seeds']})",
+        ax.annotate(f"{r['steps']}st/{r['resolution']}px/H{r['hidden']}/lr{r['lr']:g}/b{r['batch']} (n={r['archs_both_seeds']})",
                     (r["cpu_s_per_arch_seed"], r["noise_tau"]), fontsize=7)
     ax.axhline(0.6, ls="--", lw=0.8, color="grey")
     ax.set_xlabel("CPU s per arch and seed")
@@ -172,7 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=24)
     parser.add_argument("--grid", default=None,
-                        help="settings 'steps:res:hidden[:lr],...' to run (default: the built-in grid)")
+                        help="settings 'steps:res:hidden[:lr[:batch]],...' to run (default: the built-in grid)")
     parser.add_argument("--import-jobs", metavar="JSON",
                         help="seed the journal with the 'jobs' of an earlier results JSON (kept rows)")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the journal")
@@ -194,15 +197,15 @@ def main() -> None:
     torch.set_num_threads(1)
     done = {key(r) for r in rows}
     WORK.mkdir(parents=True, exist_ok=True)
-    tasks = {res: materialize(KnownAnswerTask(res)) for _, res, _, _ in grid}
+    tasks = {res: materialize(KnownAnswerTask(res)) for _, res, _, _, _ in grid}
     tests = {res: load_eval_batch(list_images(root / "testA"), res) for res, root in tasks.items()}
     total = len(archs) * len(grid) * len(SEEDS)
     for i, arch in enumerate(archs):
-        for steps, res, hidden, lr in grid:
-            settings = TrainingSettings(steps=steps, resolution=res, hidden=hidden, lr=lr)
+        for steps, res, hidden, lr, batch in grid:
+            settings = TrainingSettings(steps=steps, resolution=res, hidden=hidden, lr=lr, batch_size=batch)
             for seed in SEEDS:
-                row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "arch": arch,
-                       "seed": seed}
+                row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "batch": batch,
+                       "arch": arch, "seed": seed}
                 if key(row) in done:
                     continue
                 load1 = os.getloadavg()[0]
@@ -213,7 +216,7 @@ def main() -> None:
                 with open(JOURNAL, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
                 rows.append(row)
-                print(f"[{len(rows)}/{total}] {steps}/{res}/{hidden}/{lr:g} {arch} seed {seed}: "
+                print(f"[{len(rows)}/{total}] {steps}/{res}/{hidden}/{lr:g}/b{batch} {arch} seed {seed}: "
                       f"ssim {row['ssim']:.4f} wall {row['wall_seconds']:.1f}s cpu {row['cpu_seconds']:.1f}s "
                       f"load {load1:.1f}", flush=True)
         write_report(rows, GRID, args.archs)
