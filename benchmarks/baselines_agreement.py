@@ -85,6 +85,8 @@ SETTINGS = [
     Setting("noise", "uniform noise inputs", BASE, source="noise", proxies=CHEAP),
     Setting("reseed", "other weights: init seed 1 (the init-noise ceiling)", BASE,
             proxies=CHEAP, init_seed=1),
+    Setting("reseed_grasp", "grasp alone, other weights: init seed 1 (its init-noise ceiling)",
+            BASE, proxies=("grasp",), init_seed=1),
     Setting("res128", "128x128", _variant("res128", resolution=128), proxies=CHEAP),
     Setting("res256", "256x256 (= the naslib protocol)", get_protocol("naslib"),
             proxies=CHEAP, max_archs=20),
@@ -151,7 +153,10 @@ def tau(x: list[float], y: list[float]) -> tuple[float | None, int]:
 def summarise(journal: dict, labels, archs: list[str]) -> list[dict]:
     """One record per setting: n, seconds per arch and per proxy both taus, and tau against
     our own values under the base setting on the same archs (``tau_base``)."""
-    base = journal.get("base", {})
+    base = {a: dict(row) for a, row in journal.get("base", {}).items()}
+    for a, row in journal.get("base_grasp", {}).items():  # grasp's base values come from its own run
+        if "grasp" in row:
+            base.setdefault(a, {})["grasp"] = row["grasp"]
     out = []
     for setting in SETTINGS:
         rows = journal.get(setting.name, {})
@@ -176,6 +181,20 @@ def summarise(journal: dict, labels, archs: list[str]) -> list[dict]:
                                       "tau_base": t_base, "n_finite": n_stored}
         out.append(record)
     return out
+
+
+def keep_recorded(records: list[dict], n: int, seed: int) -> list[dict]:
+    """``records`` plus, for every setting with no journal here (journals live in the ignored
+    work folder and may be gone), its row from the recorded results of the same ``n`` and seed,
+    marked ``"kept": true``; in the order of ``SETTINGS``."""
+    path = RESULTS / "baselines_agreement.json"
+    fresh = {r["setting"]: r for r in records}
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old.get("n") == n and old.get("seed") == seed:
+            for r in old.get("settings", []):
+                fresh.setdefault(r["setting"], {**r, "kept": True})
+    return [fresh[s.name] for s in SETTINGS if s.name in fresh]
 
 
 def loss_check(arch: str, seed: int) -> float:
@@ -211,7 +230,7 @@ def to_markdown(records: list[dict], meta: dict) -> str:
               "values; for reseed: the agreement two weight draws of the same protocol reach):", "",
               "| setting | " + " | ".join(PROXIES) + " |", "|" + "---|" * (1 + len(PROXIES))]
     for r in records:
-        if r["setting"] == "base":
+        if r["setting"] in ("base", "base_grasp"):
             continue
         lines.append(f"| {r['setting']} | " + " | ".join(
             _fmt(r["proxies"][p]["tau_base"]) if p in r["proxies"] else "-" for p in PROXIES) + " |")
@@ -263,7 +282,7 @@ def main() -> None:
         if out_of_time:
             break
 
-    records = summarise(load_journals(folder, args.seed), labels, archs)
+    records = keep_recorded(summarise(load_journals(folder, args.seed), labels, archs), args.n, args.seed)
     meta = {"notes": [
         f"{args.n} macro dev archs drawn by numpy default_rng({args.seed}) from "
         f"{Path(args.labels).name}; τ = Kendall tau-b over the archs with finite values; "
@@ -287,6 +306,10 @@ def main() -> None:
         "on a CPU shared with other jobs (nice 10)",
         "fisher, other weighting: Fisher from the same pass summed the other way (per channel "
         "under the naslib settings, per weight under cache)",
+        *([f"rows of {', '.join(r['setting'] for r in records if r.get('kept'))} kept from the "
+           "recorded results (their journals were not on this machine); their τ(this setting, "
+           "base) is the recorded one"] if any(r.get("kept") for r in records) else []),
+        "reseed_grasp: grasp's init-noise ceiling, its τ(this setting, base) is against base_grasp",
         *([f"stopped after --max-minutes {args.max_minutes}; unfinished settings show their n"]
           if out_of_time else []),
     ]}
