@@ -10,7 +10,11 @@ validation archs per labelled bench, the activation rule on):
 * ``macro-only``: fitness on the TransNAS macro cache alone;
 * ``multi-bench``: the macro cache and every ``--gt`` ground truth as labelled benches (fitness =
   min of their validation taus), ``--micro`` (unlabelled) as a constraint bench;
-* ``random``: the multi-bench fitness, every candidate a random immigrant (same budget).
+* ``random``: the multi-bench fitness, every candidate a random immigrant (same budget);
+* ``multi-bench-mean``: as multi-bench with ``--combine mean`` (the mean of the validation taus).
+
+Beside them, each ``--reference`` proxy file (default: the shipped macro-only proxy and the
+paper's) is scored on the same splits of every seed, unsearched: the bar a search must clear.
 
 ``--val-size`` is given once for every labelled bench or once per labelled bench (``--macro``
 then each ``--gt``): a 60-arch ground truth keeps 30 for validation and 30 for test with
@@ -51,7 +55,7 @@ JOURNAL = REPO / "benchmarks" / "work" / "evolve_transfer.jsonl"
 def configs(macro: str, gts: list[str], micro: str | None) -> dict[str, tuple[list[str], dict]]:
     multi = [macro] + gts + ([micro] if micro else [])
     return {"macro-only": ([macro], {}), "multi-bench": (multi, {}),
-            "random": (multi, {"ratio": 0.0})}
+            "random": (multi, {"ratio": 0.0}), "multi-bench-mean": (multi, {"combine": "mean"})}
 
 
 def report_archs(benches: list[str], holdout: list[str], seed: int, val_sizes: tuple[int, ...]
@@ -86,6 +90,11 @@ def cost_taus(archs: dict[str, tuple[str, str, list[str]]]) -> dict[str, dict[st
     return out
 
 
+def reference_scores(files: list[str], archs: dict[str, tuple[str, str, list[str]]]) -> dict[str, dict]:
+    """``{file stem: scores on every bench}`` of the fixed ``--reference`` proxies."""
+    return {Path(f).stem: score_everywhere(f, archs) for f in files}
+
+
 def sizes_for(benches: list[str], labelled_order: list[str], val_sizes: tuple[int, ...]) -> tuple[int, ...]:
     """The validation sizes of the labelled ``benches`` (a subset of ``labelled_order``)."""
     if len(val_sizes) == 1:
@@ -115,7 +124,8 @@ def summarize(rows: list[dict], names: list[str], bench_names: list[str]) -> lis
     for name in names:
         mine = [r for r in rows if r["config"] == name]
         row = {"config": name, "runs": len(mine),
-               "seconds_mean": float(np.mean([r["seconds"] for r in mine])) if mine else None}
+               "seconds_mean": (float(np.mean([r["seconds"] for r in mine]))
+                                if mine and all(r["seconds"] is not None for r in mine) else None)}
         for bench in bench_names:
             cells = [r["scores"][bench] for r in mine if bench in r["scores"]]
             taus = np.array([np.nan if c["kendall"] is None else c["kendall"] for c in cells])
@@ -130,18 +140,28 @@ def summarize(rows: list[dict], names: list[str], bench_names: list[str]) -> lis
     return table
 
 
+def reference_rows(refs: dict[int, dict[str, dict]]) -> list[dict]:
+    """The fixed proxies as pseudo-runs (config ``*fixed: stem*``), one per seed's splits."""
+    return [{"config": f"*fixed: {stem}*", "seed": seed, "seconds": None, "scores": scores}
+            for seed, by_stem in refs.items() for stem, scores in by_stem.items()]
+
+
 def write_report(rows: list[dict], names: list[str], every: list[str], command: str,
-                 costs: dict[int, dict]) -> None:
+                 costs: dict[int, dict], refs: dict[int, dict] | None = None) -> None:
     bench_names = [Path(b).stem for b in every]
+    fixed = reference_rows(refs or {})
+    fixed_names = list(dict.fromkeys(r["config"] for r in fixed))
     table = summarize(rows, names, bench_names)
-    write_result("evolve_transfer", {"table": table, "runs": rows, "cost_taus_by_seed": costs})
+    fixed_table = [{**r, "seconds_mean": None} for r in summarize(fixed, fixed_names, bench_names)]
+    write_result("evolve_transfer", {"table": table, "fixed": fixed_table, "runs": rows,
+                                     "cost_taus_by_seed": costs, "reference_scores_by_seed": refs or {}})
     head = "| config | runs | s/run | " + " | ".join(bench_names) + " |"
     lines = ["# Proxy search that transfers: macro-only vs multi-bench vs random search", "",
              f"`{command}`. Each cell: Kendall tau on that bench's test split (labelled) as mean ± std "
              "over seeds, or, on an unlabelled bench, the mean NaN share and the count of runs whose "
              "proxy is invalid (constant or failing) there.", "", head,
              "|" + "---|" * (3 + len(bench_names))]
-    for row in table:
+    for row in table + fixed_table:
         cells = []
         for b in bench_names:
             c = row[b]
@@ -166,7 +186,7 @@ def write_report(rows: list[dict], names: list[str], every: list[str], command: 
     lines += ["", "Best proxies:", ""]
     lines += [f"- {r['config']}, seed {r['seed']}: `{r['proxy']}`" for r in rows]
     write_text_atomic(RESULTS / "evolve_transfer.md", "\n".join(lines) + "\n")
-    plot(table, bench_names, costs)
+    plot(table + fixed_table, bench_names, costs)
 
 
 def plot(table: list[dict], bench_names: list[str], costs: dict) -> None:
@@ -216,6 +236,11 @@ def main() -> None:
                              "(--macro, then each --gt)")
     parser.add_argument("--configs", nargs="+", default=None)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reference", nargs="*",
+                        default=[str(REPO / "proxies" / "autogas_macro.json"),
+                                 str(REPO / "proxies" / "autogas_paper.json")],
+                        help="fixed proxy files scored on the same splits (default: the shipped "
+                             "macro-only proxy and the paper's)")
     args = parser.parse_args()
     plan = configs(args.macro, args.gt, args.micro)
     names = args.configs or list(plan)
@@ -225,6 +250,8 @@ def main() -> None:
     if len(val_sizes) not in (1, len(labelled_order)):
         parser.error(f"--val-size: give 1 or {len(labelled_order)} values")
     costs = {s: cost_taus(report_archs(every, args.holdout, s, val_sizes)) for s in args.seeds}
+    refs = {s: reference_scores(args.reference, report_archs(every, args.holdout, s, val_sizes))
+            for s in args.seeds}
     every_named = every + args.holdout
     command = " ".join(["python", "benchmarks/evolve_transfer.py"] + __import__("sys").argv[1:])
     rows = read_journal(JOURNAL)
@@ -240,8 +267,8 @@ def main() -> None:
                 fh.write(json.dumps(row) + "\n")
             rows.append(row)
             print(f"{row['config']} seed {row['seed']}: {row['proxy']} ({row['seconds']} s)", flush=True)
-            write_report(rows, names, every_named, command, costs)
-    write_report(rows, names, every_named, command, costs)
+            write_report(rows, names, every_named, command, costs, refs)
+    write_report(rows, names, every_named, command, costs, refs)
 
 
 if __name__ == "__main__":
