@@ -138,3 +138,26 @@ def test_paper_json_files_in_repo():
     obj = json.loads((root / "gram_vanilla.json").read_text())
     assert load_proxy(str(root / "gram_vanilla.json")).text == obj["proxy"] == \
         "slogdet(ksum(gram(F)))"
+
+
+def test_shipped_proxy_files_parse_and_record_how_they_were_made():
+    """Every file in proxies/ loads; an evolved one records its command (rerun by
+    benchmarks/reproduce_proxies.py) or says at which commit its command ran; the shipped
+    evolved proxy reads the activations and was searched on several benches."""
+    from pathlib import Path
+    from autogas.evolve import structural_reason
+
+    root = Path(__file__).resolve().parents[1] / "proxies"
+    files = sorted(root.glob("*.json"))
+    assert {"autogas_evolved.json", "autogas_macro.json", "autogas_paper.json"} <= {f.name for f in files}
+    for path in files:
+        obj = json.loads(path.read_text())
+        assert load_proxy(str(path)).text == ProxyGraph.parse(obj["proxy"]).text
+        if "scores" in obj:  # an evolve output
+            made = [k for k in obj if k == "command" or k.startswith("command_at_commit_")]
+            assert len(made) == 1, path.name
+            assert obj[made[0]].startswith("autogas evolve ")
+    shipped = json.loads((root / "autogas_evolved.json").read_text())
+    assert structural_reason(ProxyGraph.parse(shipped["proxy"])) is None
+    assert shipped["command"].count("--bench ") >= 2
+    assert sum(b["role"] == "labelled" for b in shipped["benches"].values()) >= 2
