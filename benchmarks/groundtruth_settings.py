@@ -1,14 +1,17 @@
 """Which training settings make a ground-truth label worth having: noise ceiling, spread, cost.
 
-    nice -n 10 python benchmarks/groundtruth_settings.py --archs 24 [--grid 600:32:16:0.001]
+    nice -n 10 python benchmarks/groundtruth_settings.py --archs 24 [--grid 600:32:16:0.001[:8]] [--seeds 2]
 
 For each candidate setting (steps, resolution, hidden) it trains the same ``--archs`` uniformly
 sampled CycleGANAS generators (seed 0) as ``G_A`` on the built-in known-answer task
-(:mod:`autogas.groundtruth.task`) with training seeds 0 and 1, one torch thread, and records
+(:mod:`autogas.groundtruth.task`) with training seeds 0 and 1 (0..N-1 with ``--seeds N``), one
+torch thread, and records
 per setting: the noise ceiling (Kendall tau and Spearman rho between the two seeds' SSIM
 labels over the archs that finished both), the label spread (std, min, max of the seed-mean
 SSIM) and seconds per arch and seed (wall and process CPU), with the 1-minute load average
-when each job started (other processes share the 2 cores, which inflates wall time).
+when each job started (other processes share the 2 cores, which inflates wall time). With 2K
+seeds it also gives the noise ceiling of a label that is the mean over K training seeds (two
+disjoint K-seed means of the same archs), at K times the cost per arch.
 
 Jobs run arch by arch, each arch under every setting before the next arch, so a partial run
 compares the settings on the same archs. Every finished job is appended to
@@ -68,6 +71,23 @@ def key(row: dict) -> tuple:
     return setting(row) + (row["arch"], row["seed"])
 
 
+def k_seed_noise(by_arch: dict[str, dict[int, dict]]) -> list[dict]:
+    """Noise ceiling of a label averaged over K training seeds, for every K with >= 3 archs
+    trained with seeds 0..2K-1: Kendall tau between the mean SSIM of seeds 0..K-1 and of seeds
+    K..2K-1 (two independent K-seed labels of the same archs). K = 1 is the two-seed ceiling."""
+    out = []
+    k = 1
+    while True:
+        full = [a for a, by_seed in by_arch.items()
+                if all(s in by_seed and np.isfinite(by_seed[s]["ssim"]) for s in range(2 * k))]
+        if len(full) < 3:
+            return out
+        first = [np.mean([by_arch[a][s]["ssim"] for s in range(k)]) for a in full]
+        second = [np.mean([by_arch[a][s]["ssim"] for s in range(k, 2 * k)]) for a in full]
+        out.append({"k": k, "tau": float(stats.kendalltau(first, second)[0]), "n": len(full)})
+        k += 1
+
+
 def summarize(rows: list[dict], grid) -> list[dict]:
     out = []
     for steps, res, hidden, lr, batch in grid:
@@ -101,6 +121,7 @@ def summarize(rows: list[dict], grid) -> list[dict]:
             row["seed_abs_diff_mean"] = float(np.mean(np.abs(y0[ok] - y1[ok])))
             row["psnr_mean"] = float(np.mean([by_arch[a][s]["psnr"] for a in np.array(both)[ok]
                                               for s in SEEDS]))
+        row["k_seed_noise"] = k_seed_noise(by_arch)
         if mine:
             row["wall_s_per_arch_seed"] = float(np.mean([r["wall_seconds"] for r in mine]))
             row["cpu_s_per_arch_seed"] = float(np.mean([r["cpu_seconds"] for r in mine]))
@@ -142,7 +163,18 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
             f"{f(r.get('label_max'), '.4f')} | {f(r.get('seed_abs_diff_mean'), '.4f')} | "
             f"{f(r.get('psnr_mean'), '.2f')} | {f(r.get('wall_s_per_arch_seed'), '.1f')} | "
             f"{f(r.get('cpu_s_per_arch_seed'), '.1f')} | {f(r.get('load_median'), '.1f')} |")
-    lines += ["", f"Jobs finished: {len(rows)} of {len(grid) * n_archs * len(SEEDS)}.", ""]
+    lines += ["", "Noise ceiling of a label averaged over K training seeds (Kendall tau between the mean "
+              "of seeds 0..K-1 and the mean of seeds K..2K-1, archs trained with all 2K seeds; "
+              "K = 1 is the two-seed ceiling above; cost per arch = K x CPU s):", "",
+              "| steps | res | hidden | lr | batch | K | archs | noise tau | CPU s per arch (K seeds) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in table:
+        for entry in r.get("k_seed_noise", []):
+            cost = r.get("cpu_s_per_arch_seed")
+            lines.append(f"| {r['steps']} | {r['resolution']} | {r['hidden']} | {r['lr']:g} | {r['batch']} | "
+                         f"{entry['k']} | {entry['n']} | {entry['tau']:.3f} | "
+                         f"{'-' if cost is None else format(entry['k'] * cost, '.0f')} |")
+    lines += ["", f"Jobs finished: {len(rows)}.", ""]
     from autogas.atomic import write_text_atomic
 
     write_text_atomic(RESULTS / "groundtruth_settings.md", "\n".join(lines))
@@ -179,6 +211,9 @@ def main() -> None:
     parser.add_argument("--import-jobs", metavar="JSON",
                         help="seed the journal with the 'jobs' of an earlier results JSON (kept rows)")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the journal")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS),
+                        help="training seeds 0..N-1 per arch (default 2; 2K seeds give the noise "
+                             "ceiling of a K-seed mean label)")
     args = parser.parse_args()
     grid = GRID if args.grid is None else [parse_setting(g) for g in args.grid.split(",")]
     archs = sample_archs(args.archs)
@@ -199,11 +234,12 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     tasks = {res: materialize(KnownAnswerTask(res)) for _, res, _, _, _ in grid}
     tests = {res: load_eval_batch(list_images(root / "testA"), res) for res, root in tasks.items()}
-    total = len(archs) * len(grid) * len(SEEDS)
+    seeds = range(args.seeds)
+    total = len(archs) * len(grid) * len(seeds)
     for i, arch in enumerate(archs):
         for steps, res, hidden, lr, batch in grid:
             settings = TrainingSettings(steps=steps, resolution=res, hidden=hidden, lr=lr, batch_size=batch)
-            for seed in SEEDS:
+            for seed in seeds:
                 row = {"steps": steps, "resolution": res, "hidden": hidden, "lr": lr, "batch": batch,
                        "arch": arch, "seed": seed}
                 if key(row) in done:
