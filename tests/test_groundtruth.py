@@ -365,3 +365,21 @@ def _more_names(n: int) -> list[str]:
 
     space = SETTINGS.open_space()
     return [space.to_string(a) for a in sample_distinct(space, n, np.random.default_rng(1))]
+
+
+def test_label_quality_split_half_ceiling_with_four_seeds():
+    """Hand-made labels: with 4 seeds the split-half ceiling compares the mean of seeds 0-1 with
+    the mean of seeds 2-3 (here the two halves rank 4 archs identically except one swap)."""
+    import pandas as pd
+    from autogas.groundtruth.quality import label_quality
+
+    table = pd.DataFrame({"label_seed0": [0.1, 0.2, 0.3, 0.4], "label_seed1": [0.1, 0.2, 0.3, 0.4],
+                          "label_seed2": [0.2, 0.1, 0.3, 0.4], "label_seed3": [0.2, 0.1, 0.3, 0.4]})
+    table["label"] = table.mean(axis=1)
+    q = label_quality(table)
+    assert (q["half_k"], q["half_n"]) == (2, 4)
+    assert q["half_tau"] == pytest.approx(4 / 6)  # 5 concordant pairs, 1 discordant, of 6
+    assert q["noise_tau"] == pytest.approx(1.0)
+    assert "half_tau" not in label_quality(table.drop(columns=["label_seed2", "label_seed3"]))
+    table.loc[0, "label_seed3"] = np.nan  # an arch missing one seed leaves the split-half
+    assert label_quality(table)["half_n"] == 3
