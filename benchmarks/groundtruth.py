@@ -3,14 +3,14 @@
 Builds, with :func:`autogas.groundtruth.build.build_groundtruth` (what ``autogas bench train``
 runs), the default ground truth of
 
-* ``--n-cyclegan`` (60) CycleGANAS generators sampled with ``--seed`` (0); the first
-  ``--cyclegan-two-seeds`` (24) of them are trained with two training seeds (their own cache),
-  the rest with one;
-* ``--n-gc`` (40) GAN-Compression configs (channels-32), the first ``--gc-two-seeds`` (16)
-  with two seeds;
+* ``--n-cyclegan`` (60) CycleGANAS generators sampled with ``--seed`` (0);
+* ``--n-gc`` (40) GAN-Compression configs (channels-32);
 
-at ``--steps/--resolution/--hidden/--lr`` (default: ``autogas bench train``'s defaults,
-:data:`autogas.commands.bench_train.DEFAULTS`). Caches go to ``--work`` (default
+at ``--steps/--resolution/--hidden/--lr/--seeds`` (default: ``autogas bench train``'s defaults,
+:data:`autogas.commands.bench_train.DEFAULTS`). With ``--seeds K`` >= 2 every arch is trained with
+K training seeds (label = their mean); with ``--seeds 1`` the first ``--cyclegan-two-seeds`` (24)
+/ ``--gc-two-seeds`` (16) archs get two seeds (their own cache) and the rest one, the scheme
+of the first build. Caches go to ``--work`` (default
 ``benchmarks/work/``), named after the space, the settings and the seed count, so a rerun with
 the same options resumes them (an arch is the unit; kill the script at any time).
 
@@ -82,7 +82,8 @@ def merged_cache(space: str, args) -> tuple[Path | None, list[Path]]:
     """``(merged, sources)``: the one cache of every arch of ``space`` built so far (the two-seed
     and one-seed caches merged by ``autogas bench merge``'s function), rewritten when the sources
     gained archs; what the report and ``benchmarks/evolve_transfer.py --gt`` read."""
-    sources = [p for p in (cache_path(args.work, space, s, args) for s in (2, 1)) if p.exists()]
+    counts = (args.seeds,) if args.seeds > 1 else (2, 1)  # the caches plan() writes
+    sources = [p for p in (cache_path(args.work, space, s, args) for s in counts) if p.exists()]
     if not sources:
         return None, []
     out = args.work / cache_path(args.work, space, 0, args).name.replace("_seeds0", "_all")
@@ -94,9 +95,12 @@ def merged_cache(space: str, args) -> tuple[Path | None, list[Path]]:
 
 
 def plan(space: str, n: int, two: int, args) -> dict[int, list[str]]:
-    """Architectures per seed count: the first ``two`` of ``n`` seeded draws get two seeds."""
+    """Architectures per seed count: all ``n`` seeded draws with ``--seeds`` seeds, or (``--seeds
+    1``) the first ``two`` of them with two seeds and the rest with one."""
     sp = settings_for(space, 1, args).open_space()
     names = [sp.to_string(a) for a in sample_distinct(sp, n, np.random.default_rng(args.seed))]
+    if args.seeds > 1:
+        return {args.seeds: names}
     two = min(two, len(names))
     return {2: names[:two], 1: names[two:]}
 
@@ -178,6 +182,7 @@ def space_report(space: str, args) -> dict | None:
         "settings": {"steps": training.steps, "resolution": training.resolution, "hidden": training.hidden,
                      "lr": training.lr, "seed": args.seed, "task": "unsharp"},
         "n": int(len(data)), "n_ranked": int(len(ranked)), "n_two_seeds": int(data["label_seed1"].notna().sum()) if "label_seed1" in data else 0,
+        "seeds_max": int(n_seeds.max()),
         "quality": quality,
         "cost": {"train_wall_s_per_seed_mean": float(per_seed.mean()),
                  "train_wall_s_per_seed_median": float(per_seed.median()),
@@ -203,12 +208,17 @@ def markdown(rep: dict, command: str) -> str:
              f"Produced by `{command}` (cache {', '.join(f'`{n}`' for n in rep['caches'])}, merged from "
              f"{', '.join(f'`{n}`' for n in rep['sources'])}). "
              f"Known-answer task `unsharp`, label = SSIM(G_A(x), T(x)) on held-out crops, "
-             f"mean over the training seeds where there are two; training {s['steps']} steps at "
+             f"mean over the arch's training seeds; training {s['steps']} steps at "
              f"{s['resolution']} px, width {s['hidden']}, lr {s['lr']:g}; sampling seed {s['seed']}.", "",
-             f"- archs: **{rep['n']}** ({rep['n_two_seeds']} with two training seeds); ranked below: "
+             f"- archs: **{rep['n']}** ({rep['n_two_seeds']} with two or more training seeds, at most "
+             f"{rep['seeds_max']}); ranked below: "
              f"{rep['n_ranked']} (a cache with fewer than 3 labelled archs is left out)",
              f"- noise ceiling (Kendall τ between seed 0 and seed 1 labels): **{_f(q['noise_tau'])}** "
              f"(Spearman {_f(q['noise_spearman'])}, n = {q['noise_n']})",
+             *([f"- split-half noise ceiling (Kendall τ between the mean of seeds 0..{q['half_k'] - 1} and of "
+                f"seeds {q['half_k']}..{2 * q['half_k'] - 1}: two independent {q['half_k']}-seed labels): "
+                f"**{_f(q['half_tau'])}** (n = {q['half_n']}); the label here is the mean of all "
+                f"{2 * q['half_k']} seeds, less noisy than either half"] if q.get("half_k") else []),
              f"- label spread: std {q['label_std']:.4f}, min {q['label_min']:.4f}, max {q['label_max']:.4f}",
              f"- cost per arch and seed: {c['train_wall_s_per_seed_mean']:.1f} s wall (median "
              f"{c['train_wall_s_per_seed_median']:.1f}), {c['train_cpu_s_per_seed_mean']:.1f} s CPU; "
@@ -264,6 +274,8 @@ def main(argv=None) -> None:
     p.add_argument("--resolution", type=int, default=DEFAULTS["resolution"])
     p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"],
+                   help="training seeds per arch (1: the first --*-two-seeds archs get two)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="training processes (one torch thread each)")
     p.add_argument("--baseline-workers", type=int, default=1, help="processes of the baselines' network pass")

@@ -10,7 +10,7 @@ import os
 from autogas.atomic import check_output
 from autogas.errors import AutogasError
 
-DEFAULTS = {"steps": 300, "resolution": 32, "hidden": 16, "lr": 2e-4}  # benchmarks/results/groundtruth_settings.md
+DEFAULTS = {"steps": 300, "resolution": 32, "hidden": 16, "lr": 2e-4, "seeds": 1}  # benchmarks/results/groundtruth_settings.md
 
 
 def add_train_parser(sub) -> None:
@@ -30,7 +30,9 @@ def add_train_parser(sub) -> None:
                    help="Adam learning rate (constant for the first half of the steps, then linear decay)")
     p.add_argument("--batch-size", type=int, default=1, help="training batch size")
     p.add_argument("--seed", type=int, default=0, help="seed of sampling, inputs, weight init and training")
-    p.add_argument("--seeds", type=int, default=1, help="training seeds per candidate (2 gives the noise ceiling)")
+    p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"],
+                   help="training seeds per candidate; the label is their mean (2 gives the noise "
+                        "ceiling, 4 or more also the split-half ceiling)")
     task = p.add_mutually_exclusive_group()
     task.add_argument("--task", default=None, help="built-in known-answer task (default: unsharp)")
     task.add_argument("--data", help="your unpaired folder (trainA, trainB, testA, testB); label -FID")
