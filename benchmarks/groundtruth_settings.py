@@ -139,7 +139,7 @@ def write_report(rows: list[dict], grid, n_archs: int) -> None:
         "",
         "Produced by `nice -n 10 python benchmarks/groundtruth_settings.py "
         f"--archs {n_archs} --grid STEPS:RES:HIDDEN:LR:BATCH` per row (rows 1-2 from an earlier run, "
-        "imported with `--import-jobs`) (CycleGANAS generators sampled with seed 0, training seeds 0 and 1, "
+        "imported with `--import-jobs`; seeds 2-7 of the 100-step row by `--grid 100:32:16 --seeds 8`) (CycleGANAS generators sampled with seed 0, training seeds 0 and 1, "
         "known-answer task `unsharp`, label SSIM(G_A(x), T(x)) on held-out crops; one torch thread). "
         "Noise ceiling = Kendall tau between the two seeds' labels (final SSIM; *late mean*: the "
         "mean SSIM at 60-100 % of the steps, recorded from the lr-1e-3 rows on). Seconds are per arch and "
