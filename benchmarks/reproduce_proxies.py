@@ -51,8 +51,14 @@ def main() -> None:
     parser.add_argument("--cache", action="append", default=[], metavar="STEM=PATH")
     parser.add_argument("--proxies", nargs="+", default=None)
     parser.add_argument("--workers", default="2")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the recorded reproduce_proxies.json")
     args = parser.parse_args()
     caches = dict(c.split("=", 1) for c in args.cache)
+    if args.report_only:
+        record = json.loads((RESULTS / "reproduce_proxies.json").read_text())
+        write_report(record["rows"], record.get("caches") or caches)
+        return
     files = [Path(p) for p in args.proxies] if args.proxies else sorted((REPO / "proxies").glob("*.json"))
     rows = []
     for path in files:
@@ -72,12 +78,28 @@ def main() -> None:
         rows.append(row)
         print(f"{path.name}: {'same proxy' if row['same_proxy'] else 'DIFFERENT proxy'} "
               f"(rerun: {row['rerun_proxy']})", flush=True)
-    write_result("reproduce_proxies", {"rows": rows})
+    write_result("reproduce_proxies", {"rows": rows, "caches": caches})
+    write_report(rows, caches)
+
+
+def write_report(rows: list[dict], caches: dict[str, str]) -> None:
+    """``reproduce_proxies.md``: per file the proxy texts, then per bench the shipped and rerun
+    Kendall tau on the validation, test and all archs."""
     lines = ["# Shipped evolved proxies rerun from their recorded commands", "",
-             "`python benchmarks/reproduce_proxies.py " + " ".join(f"--cache {c}" for c in args.cache)
+             "`python benchmarks/reproduce_proxies.py " + " ".join(f"--cache {k}={v}" for k, v in caches.items())
              + "`", "", "| file | same proxy | shipped | rerun |", "|---|---|---|---|"]
     lines += [f"| {r['file']} | {'yes' if r['same_proxy'] else 'NO'} | `{r['shipped_proxy']}` | "
               f"`{r['rerun_proxy']}` |" for r in rows]
+    lines += ["", "| file | bench | shipped τ val / test / all | rerun τ val / test / all |", "|---|---|---|---|"]
+
+    def taus(scores: dict | None) -> str:
+        return " / ".join("-" if not scores or not scores.get(k) or scores[k].get("kendall") is None
+                          else f"{scores[k]['kendall']:+.4f}" for k in ("val", "test", "all"))
+
+    for r in rows:
+        for bench, shipped in (r["shipped_scores"] or {}).items():
+            rerun = (r["rerun_scores"] or {}).get(bench)
+            lines.append(f"| {r['file']} | {bench} | {taus(shipped)} | {taus(rerun)} |")
     write_text_atomic(RESULTS / "reproduce_proxies.md", "\n".join(lines) + "\n")
 
 
