@@ -32,6 +32,7 @@ from scipy import stats
 
 from _common import REPO, RESULTS, write_result, read_journal
 
+from autogas.groundtruth.quality import split_half_tau
 from autogas.groundtruth.task import KnownAnswerTask, materialize
 from autogas.groundtruth.training import TrainingSettings, label_candidate
 from autogas.spaces import get_space
@@ -75,17 +76,16 @@ def k_seed_noise(by_arch: dict[str, dict[int, dict]]) -> list[dict]:
     """Noise ceiling of a label averaged over K training seeds, for every K with >= 3 archs
     trained with seeds 0..2K-1: Kendall tau between the mean SSIM of seeds 0..K-1 and of seeds
     K..2K-1 (two independent K-seed labels of the same archs). K = 1 is the two-seed ceiling."""
+    seeds = max((max(by_seed) for by_seed in by_arch.values()), default=-1) + 1
+    per_seed = np.array([[by_seed[s]["ssim"] if s in by_seed else np.nan for s in range(seeds)]
+                         for by_seed in by_arch.values()], dtype=float).reshape(len(by_arch), seeds)
     out = []
-    k = 1
-    while True:
-        full = [a for a, by_seed in by_arch.items()
-                if all(s in by_seed and np.isfinite(by_seed[s]["ssim"]) for s in range(2 * k))]
-        if len(full) < 3:
-            return out
-        first = [np.mean([by_arch[a][s]["ssim"] for s in range(k)]) for a in full]
-        second = [np.mean([by_arch[a][s]["ssim"] for s in range(k, 2 * k)]) for a in full]
-        out.append({"k": k, "tau": float(stats.kendalltau(first, second)[0]), "n": len(full)})
-        k += 1
+    for k in range(1, seeds // 2 + 1):
+        tau, n = split_half_tau(per_seed, k)
+        if tau is None:
+            break
+        out.append({"k": k, "tau": tau, "n": n})
+    return out
 
 
 def summarize(rows: list[dict], grid) -> list[dict]:

@@ -40,10 +40,18 @@ def label_quality(table: pd.DataFrame) -> dict[str, float | int | None]:
         seeds += 1
     if seeds >= 4:
         k = seeds // 2
-        per_seed = table[[f"label_seed{s}" for s in range(2 * k)]].to_numpy(dtype=float)
-        ok = np.isfinite(per_seed).all(axis=1)
-        out.update(half_k=k, half_n=int(ok.sum()), half_tau=None)
-        if ok.sum() >= 3:
-            first, second = per_seed[ok, :k].mean(axis=1), per_seed[ok, k:].mean(axis=1)
-            out["half_tau"] = float(stats.kendalltau(first, second)[0])
+        tau, n = split_half_tau(table[[f"label_seed{s}" for s in range(seeds)]].to_numpy(dtype=float), k)
+        out.update(half_k=k, half_n=n, half_tau=tau)
     return out
+
+
+def split_half_tau(per_seed: np.ndarray, k: int) -> tuple[float | None, int]:
+    """Kendall tau between the mean of seeds 0..k-1 and the mean of seeds k..2k-1 (columns of
+    ``per_seed``, one row per arch) over the rows with all 2k finite, and that row count; tau is
+    None below 3 rows. The noise ceiling of a label averaged over k training seeds."""
+    block = per_seed[:, :2 * k]
+    ok = np.isfinite(block).all(axis=1) if block.shape[1] == 2 * k else np.zeros(len(block), bool)
+    if ok.sum() < 3:
+        return None, int(ok.sum())
+    first, second = block[ok, :k].mean(axis=1), block[ok, k:].mean(axis=1)
+    return float(stats.kendalltau(first, second)[0]), int(ok.sum())
